@@ -1,0 +1,12 @@
+//! The emulated services, one module each.
+
+use std::sync::Arc;
+
+use crate::Service;
+
+pub mod network_firewall;
+
+/// Every built-in service, as [`crate::LocalAws::new`] registers them.
+pub fn builtin() -> Vec<Arc<dyn Service>> {
+    vec![Arc::new(network_firewall::NetworkFirewall::new())]
+}
