@@ -1,11 +1,12 @@
-//! The control API under `/_local-aws/`: health, reset, fault injection and
-//! the request log. Plain JSON, for tests and for humans with curl.
+//! The control API under `/_local-aws/`: health, reset, fault injection, the
+//! request log and per-service settings. Plain JSON, for tests and for
+//! humans with curl.
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -23,6 +24,7 @@ pub(crate) fn routes() -> Router<LocalAws> {
             post(add_fault).get(list_faults).delete(clear_faults),
         )
         .route("/_local-aws/requests", get(requests).delete(clear_requests))
+        .route("/_local-aws/{service}/{action}", any(service_control))
 }
 
 async fn health(State(aws): State<LocalAws>) -> Json<Value> {
@@ -63,6 +65,31 @@ async fn requests(State(aws): State<LocalAws>) -> Response {
 async fn clear_requests(State(aws): State<LocalAws>) -> Json<Value> {
     aws.inner.log.clear();
     Json(json!({ "cleared": true }))
+}
+
+/// `/_local-aws/<service>/<action>`: a service's own emulator settings.
+async fn service_control(
+    State(aws): State<LocalAws>,
+    Path((service, action)): Path<(String, String)>,
+    method: Method,
+    body: Bytes,
+) -> Response {
+    let Some(svc) = aws.inner.services.iter().find(|s| s.name() == service) else {
+        let err = AwsError::new("NotFound", 404, format!("unknown service {service:?}"));
+        return bad_request(err);
+    };
+    let input = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(input) => input,
+            Err(e) => return bad_request(AwsError::validation(format!("invalid JSON: {e}"))),
+        }
+    };
+    match svc.control(method.as_str(), &action, input) {
+        Ok(output) => Json(output).into_response(),
+        Err(err) => bad_request(err),
+    }
 }
 
 fn bad_request(err: AwsError) -> Response {

@@ -37,6 +37,12 @@ pub(crate) async fn dispatch(
         request_id: uuid::Uuid::new_v4().to_string(),
         path_params: HashMap::new(),
         query_params: HashMap::new(),
+        headers: headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect(),
     };
     let response =
         if method == Method::POST && uri.path() == "/" && headers.contains_key("x-amz-target") {
@@ -105,7 +111,9 @@ async fn aws_json(
     let input = parse_body(body);
     let result = match (service, input) {
         (Some(service), Ok(input)) if service.operations().contains(&operation) => {
-            if input.is_object() {
+            if let Err(err) = service.authorize(&ctx) {
+                Err(reject(aws, service_name, operation, &ctx, input, err))
+            } else if input.is_object() {
                 invoke(aws, service, operation, &ctx, input, 200).await
             } else {
                 let err = AwsError::serialization("request body must be a JSON object");
@@ -116,7 +124,10 @@ async fn aws_json(
             let err = AwsError::unknown_operation(format!("unknown operation {target:?}"));
             Err(reject(aws, service_name, operation, &ctx, input, err))
         }
-        (_, Err((raw, err))) => Err(reject(aws, service_name, operation, &ctx, raw, err)),
+        (_, Err(bad)) => {
+            let (raw, err) = *bad;
+            Err(reject(aws, service_name, operation, &ctx, raw, err))
+        }
     };
     match result {
         Ok(output) => json_response(StatusCode::OK, content_type, &output),
@@ -151,7 +162,7 @@ async fn rest_json(
     let Some((service, route, params)) = chosen else {
         let err = AwsError::unknown_operation(format!("no operation at {method} {}", uri.path()))
             .with_status(404);
-        let input = parse_body(body).unwrap_or_else(|(raw, _)| raw);
+        let input = parse_body(body).unwrap_or_else(|bad| bad.0);
         let what = format!("{method} {}", uri.path());
         let err = reject(aws, "unknown", &what, &ctx, input, err);
         return error_response(&err, REST_JSON, json_error_body(&err));
@@ -160,27 +171,30 @@ async fn rest_json(
     ctx.query_params = Query::<Vec<(String, String)>>::try_from_uri(uri)
         .map(|q| q.0.into_iter().collect())
         .unwrap_or_default();
-    let result = match parse_body(body) {
-        Ok(input) => {
-            invoke(
-                aws,
-                service,
-                route.operation,
-                &ctx,
-                input,
-                route.success_status,
-            )
-            .await
+    let operation = route.operation;
+    // Authentication comes first, as at a real endpoint: an unauthenticated
+    // call is refused whatever its body holds.
+    let result = match (service.authorize(&ctx), parse_body(body)) {
+        (Err(err), input) => {
+            let input = input.unwrap_or_else(|bad| bad.0);
+            Err(reject(aws, service.name(), operation, &ctx, input, err))
         }
-        Err((raw, err)) => Err(reject(aws, service.name(), route.operation, &ctx, raw, err)),
+        (Ok(()), Ok(input)) => {
+            invoke(aws, service, operation, &ctx, input, route.success_status).await
+        }
+        (Ok(()), Err(bad)) => {
+            let (raw, err) = *bad;
+            Err(reject(aws, service.name(), operation, &ctx, raw, err))
+        }
     };
+    let content_type = service.rest_content_type();
     match result {
         Ok(_) if route.success_status == 204 => Response::builder()
             .status(StatusCode::NO_CONTENT)
             .body(Body::empty())
             .expect("static response parts are valid"),
-        Ok(output) => json_response(status_code(route.success_status), REST_JSON, &output),
-        Err(err) => error_response(&err, REST_JSON, service.rest_error_body(&err)),
+        Ok(output) => json_response(status_code(route.success_status), content_type, &output),
+        Err(err) => error_response(&err, content_type, service.rest_error_body(&err)),
     }
 }
 
@@ -271,17 +285,18 @@ fn record(service: &str, operation: &str, ctx: &RequestContext, input: Value) ->
 }
 
 /// The body as JSON (`{}` when empty, as the SDKs send for input-less
-/// operations); on failure the raw text, for the log, and the error.
-fn parse_body(body: &[u8]) -> Result<Value, (Value, AwsError)> {
+/// operations); on failure the raw text, for the log, and the error (boxed:
+/// the pair is large and the error path is rare).
+fn parse_body(body: &[u8]) -> Result<Value, Box<(Value, AwsError)>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(serde_json::Map::new()));
     }
     serde_json::from_slice(body).map_err(|e| {
         let raw = Value::String(String::from_utf8_lossy(body).into_owned());
-        (
+        Box::new((
             raw,
             AwsError::serialization(format!("malformed JSON request body: {e}")),
-        )
+        ))
     })
 }
 
@@ -356,6 +371,8 @@ mod tests {
     fn missing_or_malformed_scope_yields_none() {
         assert_eq!(credential_scope(&HeaderMap::new()), None);
         assert_eq!(credential_scope(&headers("Bearer token")), None);
+        // The schema registry's HTTP basic auth carries no scope.
+        assert_eq!(credential_scope(&headers("Basic dXNlcjpwYXNz")), None);
         assert_eq!(
             credential_scope(&headers("AWS4-HMAC-SHA256 Credential=AKID/20240101")),
             None
@@ -365,7 +382,7 @@ mod tests {
     #[test]
     fn empty_body_is_an_empty_object_and_bad_json_keeps_raw_text() {
         assert_eq!(parse_body(b"  ").unwrap(), serde_json::json!({}));
-        let (raw, err) = parse_body(b"{oops").unwrap_err();
+        let (raw, err) = *parse_body(b"{oops").unwrap_err();
         assert_eq!(raw, "{oops");
         assert_eq!(err.code, "SerializationException");
     }

@@ -22,6 +22,33 @@
 //! Both answer errors with the `x-amzn-ErrorType` header and a
 //! `{"__type", "message"}` body, the shape the SDKs map to typed errors.
 //!
+//! One non-AWS API is served too: the Confluent Schema Registry REST API
+//! ([`services::confluent_schema_registry`]), at the root paths (`/subjects`,
+//! `/schemas/ids/{id}`, `/config`, ...), so a registry client's `url` is the
+//! emulator's base URL. It is not SigV4-signed, answers
+//! `application/vnd.schemaregistry.v1+json` and `{"error_code", "message"}`
+//! errors, and can require HTTP basic auth (see below). Its paths start with
+//! segments no AWS REST API hosted here uses; a test guards that.
+//!
+//! # Control API
+//!
+//! * `GET /_local-aws/health`: liveness and the service names.
+//! * `POST /_local-aws/reset`: clears every service's state (the registry's
+//!   auth setting included), the faults and the request log.
+//! * `POST /_local-aws/faults` `{"service", "operation"?, "count",
+//!   "error"?: {"code", "status", "message"}, "latency_ms"?}`: the next
+//!   `count` calls fail or stall; `GET` lists, `DELETE` clears. For the
+//!   registry, a numeric `code` (`"50001"`) becomes the body's `error_code`.
+//! * `GET /_local-aws/requests`: every call (service, operation, region,
+//!   input, status, error); `DELETE` clears.
+//! * `/_local-aws/<service>/<action>`: a service's own settings
+//!   ([`Service::control`]). The registry's:
+//!   `POST /_local-aws/confluent-schema-registry/auth`
+//!   `{"username", "password"}` makes every registry call require
+//!   `Authorization: Basic` with them (else 401
+//!   `{"error_code": 401, "message": "Unauthorized"}`, Confluent Cloud's
+//!   answer); `DELETE` turns it off; `GET` shows it.
+//!
 //! # Adding a service
 //!
 //! 1. Add `src/services/<name>.rs` with a type implementing [`Service`]:
@@ -33,7 +60,10 @@
 //! 2. Register it in `services::builtin()`.
 //!
 //! The framework then provides dispatch, error rendering, faults, latency
-//! and the request log; the service never sees HTTP.
+//! and the request log; the service never sees HTTP. Non-AWS REST APIs
+//! override [`Service::rest_error_body`], [`Service::rest_content_type`] and,
+//! for their own auth, [`Service::authorize`] (headers are in the
+//! [`RequestContext`]).
 
 #![warn(missing_docs)]
 

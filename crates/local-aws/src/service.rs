@@ -63,6 +63,30 @@ pub trait Service: Send + Sync + 'static {
     fn rest_error_body(&self, error: &AwsError) -> Value {
         serde_json::json!({ "__type": error.code, "message": error.message })
     }
+
+    /// `Content-Type` of REST responses, successes and errors alike.
+    fn rest_content_type(&self) -> &'static str {
+        "application/json"
+    }
+
+    /// Admits or refuses a call before faults and the operation run, so an
+    /// unauthenticated call neither consumes a fault nor touches state. AWS
+    /// services accept any SigV4 signature; services with their own auth
+    /// (the schema registry's HTTP basic auth) check `ctx.headers`.
+    fn authorize(&self, _ctx: &RequestContext) -> Result<(), AwsError> {
+        Ok(())
+    }
+
+    /// Emulator-only settings of this service, served by the control API at
+    /// `/_local-aws/<service name>/<action>` (e.g. the registry's auth).
+    /// `input` is the JSON body (`{}` when empty).
+    fn control(&self, method: &str, action: &str, _input: Value) -> Result<Value, AwsError> {
+        Err(AwsError::new(
+            "NotFound",
+            404,
+            format!("{} has no control action {method} {action:?}", self.name()),
+        ))
+    }
 }
 
 /// A REST route: `method` plus a path template whose `{name}` segments bind
@@ -112,6 +136,9 @@ pub struct RequestContext {
     pub path_params: HashMap<String, String>,
     /// Query string parameters, decoded; the last value wins on repeats.
     pub query_params: HashMap<String, String>,
+    /// Request headers with lower-case names; values that are not visible
+    /// ASCII are dropped, and the last value wins on repeats.
+    pub headers: HashMap<String, String>,
 }
 
 impl RequestContext {
@@ -124,6 +151,7 @@ impl RequestContext {
             request_id: uuid::Uuid::new_v4().to_string(),
             path_params: HashMap::new(),
             query_params: HashMap::new(),
+            headers: HashMap::new(),
         }
     }
 
