@@ -199,3 +199,62 @@ pub async fn sdk_config_for(url: &str) -> SdkConfig {
         .load()
         .await
 }
+
+/// The project venv's Python (next to `moto_server`), for the tests that
+/// cross-check against independent Python implementations.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("PYTHON_FOR_TESTS") {
+        return PathBuf::from(p);
+    }
+    let python = moto_server_path().with_file_name("python");
+    assert!(
+        python.is_file(),
+        "{} is missing: run `make venv`",
+        python.display()
+    );
+    python
+}
+
+impl LocalCloud {
+    /// Creates a standard SQS queue on moto; returns its URL.
+    pub async fn create_queue(&self, name: &str) -> String {
+        aws_sdk_sqs::Client::new(&self.moto_config().await)
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url()
+            .expect("queue url")
+            .to_string()
+    }
+
+    /// Every message waiting in a queue (bodies and attributes), deleting them.
+    pub async fn drain_queue(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let sqs = aws_sdk_sqs::Client::new(&self.moto_config().await);
+        let mut out = Vec::new();
+        loop {
+            let got = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .expect("receive");
+            let messages = got.messages().to_vec();
+            if messages.is_empty() {
+                return out;
+            }
+            for m in &messages {
+                sqs.delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+            out.extend(messages);
+        }
+    }
+}

@@ -4,6 +4,7 @@
 
 mod hello;
 mod local_aws;
+mod pipe_avro_enricher;
 
 use e2e_tests::demo::Demo;
 use e2e_tests::local_cloud::LocalCloud;
@@ -24,6 +25,7 @@ async fn main() {
     };
 
     hello::act(&mut demo, &cloud).await;
+    pipe_avro_enricher::act(&mut demo, &cloud).await;
     local_aws::act(&mut demo, &cloud).await;
 
     demo.act("what happened in the local cloud");

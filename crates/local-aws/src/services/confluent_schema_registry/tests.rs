@@ -2,6 +2,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
+use super::store::Store;
 use super::{avro, base64, ConfluentSchemaRegistry};
 use crate::{RequestContext, Service};
 
@@ -138,5 +139,28 @@ fn same_schema_ignores_whitespace_and_key_order_but_keeps_text() {
     assert_eq!(
         second["schema"], a,
         "the stored text is the first one registered"
+    );
+}
+
+#[test]
+fn explicit_ids_are_honoured_like_import_mode() {
+    let mut store = Store::default();
+    let schema = json!({"schema": r#"{"type":"record","name":"P","fields":[{"name":"id","type":"long"}]}"#, "id": 100001});
+    let out = store.register("topic_0-value", &schema).unwrap();
+    assert_eq!(out["id"], 100001);
+    let next = store
+        .register("other", &json!({"schema": r#"{"type":"string"}"#}))
+        .unwrap();
+    assert_eq!(
+        next["id"], 100002,
+        "automatic ids continue after the highest"
+    );
+    let clash = store
+        .register("x", &json!({"schema": r#"{"type":"int"}"#, "id": 100001}))
+        .unwrap_err();
+    assert_eq!(clash.code, "42205");
+    assert_eq!(
+        store.schema_by_id("100001").unwrap()["schema"],
+        schema["schema"]
     );
 }

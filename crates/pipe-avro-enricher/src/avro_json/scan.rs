@@ -1,0 +1,368 @@
+//! A validating pass over the Avro binary datum, run before apache-avro decodes it.
+//!
+//! apache-avro 0.22 is lenient at the end of its input (a boolean, string or union index that
+//! hits EOF decodes as null), allocates a claimed length before checking that the bytes exist
+//! (up to its allocation limit) and recurses without a depth limit. This pass reads the same
+//! bytes without allocating and stops hostile input first: every length and block count is
+//! checked against the bytes left, nesting is bounded, zero-byte array items (nulls, empty
+//! records) are budgeted, and each error carries the field path. It also yields the exact datum
+//! length, which is how trailing garbage is detected.
+
+use apache_avro::schema::{
+    DecimalSchema, FixedSchema, InnerDecimalSchema, NamesRef, RecordSchema, Schema, UuidSchema,
+};
+
+use super::{DecodeError, Path, Seg};
+
+/// Deepest nesting of records, arrays, maps and unions accepted. Only recursive schemas get near
+/// it; it keeps hostile data from overflowing the stack of the recursive decoders.
+pub(super) const MAX_DEPTH: usize = 128;
+/// Most array items that occupy no bytes (e.g. `null`s) one datum may expand to.
+pub(super) const MAX_EMPTY_ITEMS: usize = 100_000;
+
+pub(super) struct Scanner<'a, 'n> {
+    buf: &'a [u8],
+    pos: usize,
+    names: &'n NamesRef<'n>,
+    depth: usize,
+    empty_items: usize,
+}
+
+impl<'a, 'n> Scanner<'a, 'n> {
+    pub(super) fn new(buf: &'a [u8], names: &'n NamesRef<'n>) -> Self {
+        Self {
+            buf,
+            pos: 0,
+            names,
+            depth: 0,
+            empty_items: 0,
+        }
+    }
+
+    /// Bytes the datum occupied.
+    pub(super) fn consumed(&self) -> usize {
+        self.pos
+    }
+
+    fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    pub(super) fn scan<'p>(
+        &mut self,
+        schema: &'n Schema,
+        ns: Option<&str>,
+        path: &mut Path<'p>,
+    ) -> Result<(), DecodeError>
+    where
+        'a: 'p,
+        'n: 'p,
+    {
+        match schema {
+            Schema::Null => Ok(()),
+            Schema::Boolean => match self.take(1, "a boolean", path)?[0] {
+                0 | 1 => Ok(()),
+                b => Err(malformed(
+                    path,
+                    format!("boolean byte {b:#04x} is neither 0 nor 1"),
+                )),
+            },
+            Schema::Int | Schema::Date | Schema::TimeMillis => {
+                let v = self.varint(path)?;
+                if i32::try_from(v).is_err() {
+                    return Err(malformed(
+                        path,
+                        format!("int value {v} does not fit 32 bits"),
+                    ));
+                }
+                Ok(())
+            }
+            Schema::Long
+            | Schema::TimeMicros
+            | Schema::TimestampMillis
+            | Schema::TimestampMicros
+            | Schema::TimestampNanos
+            | Schema::LocalTimestampMillis
+            | Schema::LocalTimestampMicros
+            | Schema::LocalTimestampNanos => self.varint(path).map(drop),
+            Schema::Float => self.take(4, "a float", path).map(drop),
+            Schema::Double => self.take(8, "a double", path).map(drop),
+            Schema::BigDecimal => {
+                // The bytes hold their own length-prefixed unscaled value and a scale.
+                let inner = self.length_prefixed("big-decimal", path)?;
+                let mut parts = Scanner::new(inner, self.names);
+                parts.length_prefixed("big-decimal unscaled value", path)?;
+                parts.varint(path)?;
+                if parts.remaining() > 0 {
+                    return Err(malformed(
+                        path,
+                        format!(
+                            "big-decimal has {} after its scale",
+                            bytes(parts.remaining())
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            Schema::Bytes
+            | Schema::Decimal(DecimalSchema {
+                inner: InnerDecimalSchema::Bytes,
+                ..
+            }) => self.length_prefixed("bytes", path).map(drop),
+            Schema::String => self.string(path).map(drop),
+            Schema::Uuid(UuidSchema::String) => {
+                let s = self.string(path)?;
+                uuid::Uuid::parse_str(s)
+                    .map_err(|e| malformed(path, format!("uuid string {s:?} is invalid: {e}")))?;
+                Ok(())
+            }
+            Schema::Uuid(UuidSchema::Bytes) => {
+                let n = self.length_prefixed("uuid bytes", path)?.len();
+                if n != 16 {
+                    return Err(malformed(path, format!("uuid is {n} bytes; expected 16")));
+                }
+                Ok(())
+            }
+            Schema::Fixed(FixedSchema { size, .. })
+            | Schema::Uuid(UuidSchema::Fixed(FixedSchema { size, .. }))
+            | Schema::Duration(FixedSchema { size, .. })
+            | Schema::Decimal(DecimalSchema {
+                inner: InnerDecimalSchema::Fixed(FixedSchema { size, .. }),
+                ..
+            }) => self.take(*size, "a fixed", path).map(drop),
+            Schema::Enum(e) => {
+                let index = self.varint(path)?;
+                if usize::try_from(index).map_or(true, |i| i >= e.symbols.len()) {
+                    return Err(malformed(
+                        path,
+                        format!(
+                            "enum index {index} is out of range for the {} symbols of {}",
+                            e.symbols.len(),
+                            e.name.fullname(None)
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            Schema::Union(u) => {
+                let index = self.varint(path)?;
+                let variants = u.variants();
+                let Some(branch) = usize::try_from(index).ok().and_then(|i| variants.get(i)) else {
+                    return Err(malformed(
+                        path,
+                        format!(
+                            "union branch index {index} is out of range for {} branches",
+                            variants.len()
+                        ),
+                    ));
+                };
+                self.nested(path, |s, path| s.scan(branch, ns, path))
+            }
+            Schema::Record(RecordSchema { name, fields, .. }) => {
+                let inner_ns = name.namespace().or(ns);
+                self.nested(path, |s, path| {
+                    for field in fields {
+                        path.push(Seg::Field(&field.name));
+                        s.scan(&field.schema, inner_ns, path)?;
+                        path.pop();
+                    }
+                    Ok(())
+                })
+            }
+            Schema::Array(a) => self.nested(path, |s, path| s.blocks(&a.items, ns, path, false)),
+            Schema::Map(m) => self.nested(path, |s, path| s.blocks(&m.types, ns, path, true)),
+            Schema::Ref { name } => {
+                let fq = name.fully_qualified_name(ns);
+                let Some(&target) = self.names.get(fq.as_ref()) else {
+                    return Err(malformed(
+                        path,
+                        format!("named type {} is not defined", fq.fullname(None)),
+                    ));
+                };
+                let inner_ns = fq.namespace().map(str::to_owned);
+                self.scan(target, inner_ns.as_deref(), path)
+            }
+        }
+    }
+
+    fn nested<'p>(
+        &mut self,
+        path: &mut Path<'p>,
+        f: impl FnOnce(&mut Self, &mut Path<'p>) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(malformed(
+                path,
+                format!("data is nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        self.depth += 1;
+        let result = f(self, path);
+        self.depth -= 1;
+        result
+    }
+
+    /// Array items or map values, in blocks: a count (negative: followed by a byte size), items,
+    /// and a zero count at the end.
+    fn blocks<'p>(
+        &mut self,
+        item: &'n Schema,
+        ns: Option<&str>,
+        path: &mut Path<'p>,
+        is_map: bool,
+    ) -> Result<(), DecodeError>
+    where
+        'a: 'p,
+        'n: 'p,
+    {
+        let what = if is_map { "map" } else { "array" };
+        let zero_sized = !is_map && can_be_empty(item, self.names, ns, 0);
+        let mut index = 0usize;
+        loop {
+            let count = self.varint(path)?;
+            if count == 0 {
+                return Ok(());
+            }
+            if count < 0 {
+                self.varint(path)?; // block size in bytes, unused
+            }
+            let count = count.unsigned_abs();
+            if zero_sized {
+                let total = (self.empty_items as u64).saturating_add(count);
+                if total > MAX_EMPTY_ITEMS as u64 {
+                    return Err(malformed(
+                        path,
+                        format!(
+                            "array expands to more than {MAX_EMPTY_ITEMS} items that occupy no bytes"
+                        ),
+                    ));
+                }
+                self.empty_items = total as usize;
+            } else if count > self.remaining() as u64 {
+                return Err(malformed(
+                    path,
+                    format!(
+                        "{what} block claims {count} items but only {} remain{}",
+                        bytes(self.remaining()),
+                        if self.remaining() == 1 { "s" } else { "" }
+                    ),
+                ));
+            }
+            for _ in 0..count {
+                if is_map {
+                    let key = self.string(path)?;
+                    path.push(Seg::Field(key));
+                } else {
+                    path.push(Seg::Index(index));
+                }
+                self.scan(item, ns, path)?;
+                path.pop();
+                index += 1;
+            }
+        }
+    }
+
+    fn string<'p>(&mut self, path: &Path<'p>) -> Result<&'a str, DecodeError> {
+        let bytes = self.length_prefixed("string", path)?;
+        std::str::from_utf8(bytes).map_err(|e| {
+            malformed(
+                path,
+                format!(
+                    "string is not valid UTF-8 (invalid byte at offset {})",
+                    e.valid_up_to()
+                ),
+            )
+        })
+    }
+
+    fn length_prefixed(&mut self, what: &str, path: &Path<'_>) -> Result<&'a [u8], DecodeError> {
+        let len = self.varint(path)?;
+        let Ok(len) = usize::try_from(len) else {
+            return Err(malformed(path, format!("{what} has negative length {len}")));
+        };
+        self.take(len, what, path)
+    }
+
+    fn take(&mut self, n: usize, what: &str, path: &Path<'_>) -> Result<&'a [u8], DecodeError> {
+        if n > self.remaining() {
+            return Err(malformed(
+                path,
+                format!(
+                    "{what} needs {} but only {} remain{}",
+                    bytes(n),
+                    bytes(self.remaining()),
+                    if self.remaining() == 1 { "s" } else { "" }
+                ),
+            ));
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    /// Zig-zag varint, exactly as apache-avro reads it (at most 10 bytes; excess high bits of
+    /// the tenth byte are dropped).
+    fn varint(&mut self, path: &Path<'_>) -> Result<i64, DecodeError> {
+        let mut raw = 0u64;
+        for j in 0..10 {
+            let Some(&b) = self.buf.get(self.pos) else {
+                return Err(malformed(
+                    path,
+                    "payload ends in the middle of a number or length".to_owned(),
+                ));
+            };
+            self.pos += 1;
+            raw |= u64::from(b & 0x7f) << (j * 7);
+            if b & 0x80 == 0 {
+                return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
+            }
+        }
+        Err(malformed(
+            path,
+            "variable-length integer is longer than 10 bytes".to_owned(),
+        ))
+    }
+}
+
+/// Whether a value of this schema can be encoded in zero bytes (null, empty record, fixed(0)).
+fn can_be_empty(schema: &Schema, names: &NamesRef<'_>, ns: Option<&str>, depth: usize) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    match schema {
+        Schema::Null => true,
+        Schema::Fixed(f) | Schema::Duration(f) | Schema::Uuid(UuidSchema::Fixed(f)) => f.size == 0,
+        Schema::Decimal(DecimalSchema {
+            inner: InnerDecimalSchema::Fixed(f),
+            ..
+        }) => f.size == 0,
+        Schema::Record(r) => {
+            let inner_ns = r.name.namespace().or(ns);
+            r.fields
+                .iter()
+                .all(|f| can_be_empty(&f.schema, names, inner_ns, depth + 1))
+        }
+        Schema::Ref { name } => {
+            let fq = name.fully_qualified_name(ns);
+            names
+                .get(fq.as_ref())
+                .is_some_and(|s| can_be_empty(s, names, fq.namespace(), depth + 1))
+        }
+        _ => false,
+    }
+}
+
+fn bytes(n: usize) -> String {
+    if n == 1 {
+        "1 byte".to_owned()
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+fn malformed(path: &Path<'_>, detail: String) -> DecodeError {
+    DecodeError::Malformed {
+        path: path.to_string(),
+        detail,
+    }
+}

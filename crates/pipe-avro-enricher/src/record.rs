@@ -1,0 +1,263 @@
+//! The records Pipes sends: a JSON array of Kafka records, MSK or
+//! self-managed shape (spec §1.4). Parsed tolerantly: `partition` as a number
+//! or a string, absent `key`/`headers`/`topic`, signed header bytes, 64-bit
+//! offsets, a null `value` (tombstone). The record object itself is kept as
+//! it came, so the output and the dead-letter body start from the original.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use serde_json::{Map, Value};
+
+/// What a record's fields say, read from the original JSON object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFields {
+    pub topic: Option<String>,
+    pub partition: Option<i64>,
+    pub offset: Option<i64>,
+    /// Base64 text of the key; `None` when absent or null.
+    pub key: Option<String>,
+    /// Base64 text of the value; `None` for a tombstone.
+    pub value: Option<String>,
+    /// Headers in order, duplicates kept, values as raw bytes.
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// A field with the wrong shape; names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct RecordError {
+    pub field: String,
+    pub problem: String,
+}
+
+fn err(field: impl Into<String>, problem: impl Into<String>) -> RecordError {
+    RecordError {
+        field: field.into(),
+        problem: problem.into(),
+    }
+}
+
+/// An integer given as a JSON number or a decimal string (the AWS docs' MSK
+/// sample sends `"partition": "0"`).
+fn integer(record: &Map<String, Value>, field: &str) -> Result<Option<i64>, RecordError> {
+    match record.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| err(field, format!("{n} is not a 64-bit integer"))),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| err(field, format!("{s:?} is not an integer"))),
+        Some(other) => Err(err(
+            field,
+            format!("expected an integer, got {}", kind(other)),
+        )),
+    }
+}
+
+fn string(record: &Map<String, Value>, field: &str) -> Result<Option<String>, RecordError> {
+    match record.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(err(
+            field,
+            format!("expected a string, got {}", kind(other)),
+        )),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Headers: `[{"name": [byte, ...]}, ...]`. Bytes are Java's signed bytes
+/// (-128..=127); unsigned 0..=255 is accepted too.
+fn headers(record: &Map<String, Value>) -> Result<Vec<(String, Vec<u8>)>, RecordError> {
+    let list = match record.get("headers") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(list)) => list,
+        Some(other) => {
+            return Err(err(
+                "headers",
+                format!("expected an array, got {}", kind(other)),
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let Value::Object(entries) = item else {
+            return Err(err(
+                format!("headers[{i}]"),
+                format!("expected an object, got {}", kind(item)),
+            ));
+        };
+        for (name, bytes) in entries {
+            let Value::Array(bytes) = bytes else {
+                return Err(err(
+                    format!("headers[{i}].{name}"),
+                    "expected an array of bytes",
+                ));
+            };
+            let mut value = Vec::with_capacity(bytes.len());
+            for (j, b) in bytes.iter().enumerate() {
+                match b.as_i64() {
+                    Some(b @ -128..=255) => value.push(b as u8),
+                    _ => {
+                        return Err(err(
+                            format!("headers[{i}].{name}[{j}]"),
+                            format!("{b} is not a byte"),
+                        ))
+                    }
+                }
+            }
+            out.push((name.clone(), value));
+        }
+    }
+    Ok(out)
+}
+
+impl RecordFields {
+    /// Reads the fields of one element of the Pipes array.
+    pub fn parse(record: &Value) -> Result<RecordFields, RecordError> {
+        let Value::Object(record) = record else {
+            return Err(err(
+                "record",
+                format!("expected an object, got {}", kind(record)),
+            ));
+        };
+        let event_source_key = string(record, "eventSourceKey")?;
+        let topic = string(record, "topic")?.or_else(|| {
+            // "<topic>-<partition>": topics may contain '-', partitions do not.
+            event_source_key
+                .as_deref()
+                .and_then(|k| k.rsplit_once('-'))
+                .map(|(t, _)| t.to_string())
+        });
+        Ok(RecordFields {
+            topic,
+            partition: integer(record, "partition")?,
+            offset: integer(record, "offset")?,
+            key: string(record, "key")?,
+            value: string(record, "value")?,
+            headers: headers(record)?,
+        })
+    }
+
+    /// The last header of that name (Confluent's `DualSchemaIdDeserializer`
+    /// uses the last one).
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// Base64-decodes a key or value field.
+pub fn decode_base64(field: &str, text: &str) -> Result<Vec<u8>, RecordError> {
+    BASE64
+        .decode(text.trim())
+        .map_err(|e| err(field, format!("is not valid base64: {e}")))
+}
+
+/// Bytes shown to humans: the UTF-8 text, or standard base64 when the bytes
+/// are not UTF-8.
+pub fn readable(bytes: &[u8]) -> Value {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Value::String(s.to_string()),
+        Err(_) => Value::String(BASE64.encode(bytes)),
+    }
+}
+
+/// Headers as `[{"name": "text"}]`, order and duplicates kept.
+pub fn readable_headers(headers: &[(String, Vec<u8>)]) -> Value {
+    Value::Array(
+        headers
+            .iter()
+            .map(|(name, bytes)| {
+                let mut m = Map::new();
+                m.insert(name.clone(), readable(bytes));
+                Value::Object(m)
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn confluent_sample_record() {
+        let r = RecordFields::parse(&json!({
+            "topic": "topic_0", "partition": 3, "offset": 2136, "timestamp": 1698221925140u64,
+            "timestampType": "CREATE_TIME", "key": "MTI0MzU=", "value": "AAABhqGmwgEKMTI0MzUKMTI0MzUAAAAAgEnIQA==",
+            "headers": [{"task.generation": [48]}, {"task.id": [48]}, {"current.iteration": [49, 50, 52, 51, 53]}],
+            "bootstrapServers": "smk://pkc-p11xm.us-east-1.aws.confluent.cloud:9092",
+            "eventSource": "SelfManagedKafka", "eventSourceKey": "topic_0-3"
+        }))
+        .unwrap();
+        assert_eq!(r.topic.as_deref(), Some("topic_0"));
+        assert_eq!((r.partition, r.offset), (Some(3), Some(2136)));
+        assert_eq!(r.header("current.iteration"), Some(&b"12435"[..]));
+        assert_eq!(
+            readable_headers(&r.headers),
+            json!([{"task.generation": "0"}, {"task.id": "0"}, {"current.iteration": "12435"}])
+        );
+    }
+
+    #[test]
+    fn msk_sample_without_topic_key_headers_and_with_string_partition() {
+        let r = RecordFields::parse(&json!({
+            "partition": "0", "offset": 9007199254740993i64, "eventSourceKey": "messages-2-0", "value": null
+        }))
+        .unwrap();
+        assert_eq!(r.topic.as_deref(), Some("messages-2"));
+        assert_eq!(r.partition, Some(0));
+        assert_eq!(r.offset, Some(9007199254740993));
+        assert_eq!(r.key, None);
+        assert_eq!(r.value, None);
+        assert!(r.headers.is_empty());
+    }
+
+    #[test]
+    fn signed_header_bytes_and_last_header_wins() {
+        let r = RecordFields::parse(
+            &json!({"headers": [{"n": [-61, -85]}, {"x": [255]}, {"n": [104, 105]}]}),
+        )
+        .unwrap();
+        assert_eq!(r.headers[0].1, "ë".as_bytes());
+        assert_eq!(r.header("n"), Some(&b"hi"[..]));
+        assert_eq!(readable(&[0xff]), json!("/w=="));
+    }
+
+    #[test]
+    fn malformed_fields_are_named() {
+        let e = RecordFields::parse(&json!({"partition": true})).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "partition: expected an integer, got a boolean"
+        );
+        let e = RecordFields::parse(&json!({"headers": [{"h": [1, 300]}]})).unwrap_err();
+        assert_eq!(e.to_string(), "headers[0].h[1]: 300 is not a byte");
+        let e = RecordFields::parse(&json!("nope")).unwrap_err();
+        assert_eq!(e.to_string(), "record: expected an object, got a string");
+        let e = decode_base64("value", "!!").unwrap_err();
+        assert!(
+            e.to_string().starts_with("value: is not valid base64"),
+            "{e}"
+        );
+    }
+}
