@@ -401,3 +401,103 @@ async fn invocation_outcome_for_a_non_array_event_names_the_problem() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn logs_and_metrics_follow_the_powertools_contract() {
+    let fx = Fixture::start().await;
+    let id = fx.register_confluent("l-value", PRODUCT, None).await as i32;
+    let f = fx.function(&[]).await;
+    let batch = json!([
+        record(
+            "l",
+            41,
+            None,
+            Some(&confluent(id, &product_avro(1, "a", 1.0)))
+        ),
+        record(
+            "l",
+            42,
+            None,
+            Some(&confluent(99, &product_avro(1, "a", 1.0)))
+        ),
+    ]);
+    for _ in 0..2 {
+        success(f.invoke(&batch).await.unwrap());
+    }
+    let logs = f.json_logs();
+    let done: Vec<_> = logs
+        .iter()
+        .filter(|l| l["message"] == "batch enriched")
+        .collect();
+    assert_eq!(done.len(), 2, "{logs:#?}");
+    assert_eq!(
+        (done[0]["cold_start"].clone(), done[1]["cold_start"].clone()),
+        (json!(true), json!(false))
+    );
+    assert_eq!(done[0]["correlation_id"], "l-0@41");
+    assert_eq!(done[0]["service"], "pipe-avro-enricher");
+    assert_eq!(
+        (done[0]["decoded"].clone(), done[0]["dead_lettered"].clone()),
+        (json!(1), json!(1))
+    );
+    assert!(done[0]["function_request_id"]
+        .as_str()
+        .is_some_and(|r| r.len() == 36));
+    assert_ne!(
+        done[0]["function_request_id"],
+        done[1]["function_request_id"]
+    );
+    assert!(done[0]["xray_trace_id"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("Root=1-")));
+
+    let emf: Vec<_> = logs.iter().filter(|l| l.get("_aws").is_some()).collect();
+    assert_eq!(
+        emf.iter().filter(|l| l.get("ColdStart").is_some()).count(),
+        1,
+        "one cold start"
+    );
+    let flushes: Vec<_> = emf
+        .iter()
+        .filter(|l| l.get("RecordsDecoded").is_some())
+        .collect();
+    assert_eq!(flushes.len(), 2, "one EMF flush per invocation");
+    assert_eq!(flushes[0]["RecordsDeadLettered"], 1.0);
+    assert_eq!(
+        flushes[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["service"]])
+    );
+    assert_eq!(
+        flushes[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "EventAutomations"
+    );
+}
+
+#[tokio::test]
+async fn reader_schemas_give_consumers_one_shape_while_producers_evolve() {
+    let fx = Fixture::start().await;
+    let v1 = fx.register_confluent("evo-value", PRODUCT, None).await as i32;
+    // The consumers' shape: `description` dropped, `currency` added with a default.
+    let reader = r#"{"type":"record","name":"Product","fields":[{"name":"id","type":"long"},{"name":"name","type":"string"},{"name":"price","type":"double"},{"name":"currency","type":"string","default":"EUR"}]}"#;
+    let reader_id = fx.register_confluent("evo-reader", reader, None).await;
+    let spec = format!("evo=confluent:{reader_id}");
+    let f = fx.function(&[("READER_SCHEMAS", spec.as_str())]).await;
+    let out = success(
+        f.invoke(&json!([record(
+            "evo",
+            0,
+            None,
+            Some(&confluent(v1, &product_avro(3, "n", 2.5)))
+        )]))
+        .await
+        .unwrap(),
+    );
+    assert_eq!(
+        out[0]["value"],
+        json!({"id": 3, "name": "n", "price": 2.5, "currency": "EUR"})
+    );
+    assert_eq!(
+        out[0]["valueSchemaId"], v1,
+        "the writer's id is still reported"
+    );
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures_util::future::join_all;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::avro_json::{decode_for, ReaderSchema, WriterSchema};
 use crate::dead_letters::{DeadLetter, FailureKind};
@@ -54,9 +54,29 @@ pub struct Outcome {
     pub dead_letters: Vec<DeadLetter>,
 }
 
+/// A record's Kafka position, for its dead letter.
+#[derive(Debug, Clone, Default)]
+struct Position {
+    topic: Option<String>,
+    partition: Option<i64>,
+    offset: Option<i64>,
+}
+
+impl Position {
+    fn of(fields: &RecordFields) -> Self {
+        Position {
+            topic: fields.topic.clone(),
+            partition: fields.partition,
+            offset: fields.offset,
+        }
+    }
+}
+
 /// A record's failure: its own fault, or the registry's (fails the batch).
 enum Failure {
     Record {
+        /// Where the record came from, when its fields could be read.
+        position: Option<Position>,
         kind: FailureKind,
         message: String,
         schema_id: Option<Value>,
@@ -70,6 +90,7 @@ fn record_failure(
     schema_id: Option<Value>,
 ) -> Failure {
     Failure::Record {
+        position: None,
         kind,
         message: message.into(),
         schema_id,
@@ -116,62 +137,80 @@ impl<S: SchemaSource> Enricher<S> {
         let results = join_all(records.iter().map(|r| self.enrich_one(r))).await;
         let mut outcome = Outcome::default();
         let mut bytes = 2; // "[" and "]"
+        let mut overflowing = false;
         for (record, result) in records.into_iter().zip(results) {
-            let fields = RecordFields::parse(&record).ok();
-            let letter = |kind, message, schema_id| DeadLetter {
-                topic: fields.as_ref().and_then(|f| f.topic.clone()),
-                partition: fields.as_ref().and_then(|f| f.partition),
-                offset: fields.as_ref().and_then(|f| f.offset),
-                record: record.clone(),
-                kind,
-                message,
-                schema_id,
-            };
-            match result {
-                Ok(json) => {
+            let (position, failure) = match result {
+                Ok((position, json)) => {
                     let size = json.get().len() + 1;
-                    let full = outcome.output.len() >= self.settings.max_output_records
-                        || bytes + size > self.settings.max_output_bytes
-                        // Once one record overflows, later ones follow it, so
-                        // the output stays an in-order prefix of the batch.
-                        || outcome.dead_letters.iter().any(|d| d.kind == FailureKind::Overflow);
-                    if full {
-                        let message = format!(
-                            "output limit reached ({} records or {} bytes); this record was decoded but not returned",
-                            self.settings.max_output_records, self.settings.max_output_bytes
-                        );
-                        outcome
-                            .dead_letters
-                            .push(letter(FailureKind::Overflow, message, None));
-                    } else {
+                    // Once one record overflows, later ones follow it, so the
+                    // output stays an in-order prefix of the batch.
+                    overflowing = overflowing
+                        || outcome.output.len() >= self.settings.max_output_records
+                        || bytes + size > self.settings.max_output_bytes;
+                    if !overflowing {
                         bytes += size;
                         outcome.output.push(json);
+                        continue;
                     }
+                    let message = format!(
+                        "output limit reached ({} records or {} bytes); this record was decoded but not returned",
+                        self.settings.max_output_records, self.settings.max_output_bytes
+                    );
+                    (Some(position), (FailureKind::Overflow, message, None))
                 }
                 Err(Failure::Record {
+                    position,
                     kind,
                     message,
                     schema_id,
-                }) => outcome.dead_letters.push(letter(kind, message, schema_id)),
+                }) => (position, (kind, message, schema_id)),
                 Err(Failure::Unavailable(message)) => return Err(message),
-            }
+            };
+            let (kind, message, schema_id) = failure;
+            let position = position.unwrap_or_default();
+            outcome.dead_letters.push(DeadLetter {
+                topic: position.topic,
+                partition: position.partition,
+                offset: position.offset,
+                record,
+                kind,
+                message,
+                schema_id,
+            });
         }
         Ok(outcome)
     }
 
-    async fn enrich_one(&self, record: &Value) -> Result<Box<RawValue>, Failure> {
+    async fn enrich_one(&self, record: &Value) -> Result<(Position, Box<RawValue>), Failure> {
         let fields = RecordFields::parse(record)
             .map_err(|e| record_failure(FailureKind::InvalidRecord, e.to_string(), None))?;
+        match self.enrich_fields(record, &fields).await {
+            Ok(json) => Ok((Position::of(&fields), json)),
+            Err(Failure::Record {
+                kind,
+                message,
+                schema_id,
+                ..
+            }) => Err(Failure::Record {
+                position: Some(Position::of(&fields)),
+                kind,
+                message,
+                schema_id,
+            }),
+            Err(unavailable) => Err(unavailable),
+        }
+    }
+
+    async fn enrich_fields(
+        &self,
+        record: &Value,
+        fields: &RecordFields,
+    ) -> Result<Box<RawValue>, Failure> {
         let reader = fields
             .topic
             .as_ref()
             .and_then(|t| self.settings.reader_schemas.get(t))
             .map(Arc::as_ref);
-
-        let mut out: Map<String, Value> = match record {
-            Value::Object(m) => m.clone(),
-            _ => unreachable!("RecordFields::parse accepts objects only"),
-        };
 
         // Value: a tombstone stays null and is a success.
         let mut value_schema = None;
@@ -205,18 +244,48 @@ impl<S: SchemaSource> Enricher<S> {
             }
         };
 
-        out.insert("key".into(), key);
-        out.insert("value".into(), value);
-        if out.contains_key("headers") {
-            out.insert("headers".into(), readable_headers(&fields.headers));
+        // The output is the input record with its fields decoded, written
+        // directly rather than by cloning and re-serializing the record.
+        let Value::Object(original) = record else {
+            unreachable!("RecordFields::parse accepts objects only")
+        };
+        let mut out: Vec<u8> = Vec::with_capacity(record_size_hint(fields));
+        out.push(b'{');
+        let mut first = true;
+        let mut field = |out: &mut Vec<u8>, name: &str, v: &Value| {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            // Writing JSON into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, name);
+            out.push(b':');
+            let _ = serde_json::to_writer(&mut *out, v);
+        };
+        let headers = original
+            .contains_key("headers")
+            .then(|| readable_headers(&fields.headers));
+        for (name, v) in original {
+            match name.as_str() {
+                "key" => field(&mut out, name, &key),
+                "value" => field(&mut out, name, &value),
+                "headers" => field(&mut out, name, headers.as_ref().unwrap_or(v)),
+                _ => field(&mut out, name, v),
+            }
+        }
+        for (name, v) in [("key", &key), ("value", &value)] {
+            if !original.contains_key(name) {
+                field(&mut out, name, v);
+            }
         }
         if let Some(s) = &value_schema {
-            out.insert("valueSchemaId".into(), schema_id_json(s));
+            field(&mut out, "valueSchemaId", &schema_id_json(s));
         }
         if let Some(s) = &key_schema {
-            out.insert("keySchemaId".into(), schema_id_json(s));
+            field(&mut out, "keySchemaId", &schema_id_json(s));
         }
-        let text = serde_json::to_string(&out)
+        out.push(b'}');
+        let text = String::from_utf8(out)
             .map_err(|e| record_failure(FailureKind::Decode, e.to_string(), None))?;
         RawValue::from_string(text)
             .map_err(|e| record_failure(FailureKind::Decode, e.to_string(), None))
@@ -262,6 +331,11 @@ impl<S: SchemaSource> Enricher<S> {
             })
             .await
     }
+}
+
+/// A first guess at the output size: the base64 texts are a fair proxy.
+fn record_size_hint(fields: &RecordFields) -> usize {
+    256 + fields.value.as_ref().map_or(0, String::len) + fields.key.as_ref().map_or(0, String::len)
 }
 
 /// Whether an unlabelled key carries schema-registry framing: it starts with

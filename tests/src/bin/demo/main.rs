@@ -2,7 +2,6 @@
 //! under a local Lambda Runtime API, against the local cloud; then a summary
 //! of what they did there.
 
-mod hello;
 mod local_aws;
 mod pipe_avro_enricher;
 
@@ -24,7 +23,6 @@ async fn main() {
         std::process::exit(demo.finish());
     };
 
-    hello::act(&mut demo, &cloud).await;
     pipe_avro_enricher::act(&mut demo, &cloud).await;
     local_aws::act(&mut demo, &cloud).await;
 

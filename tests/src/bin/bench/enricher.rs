@@ -1,0 +1,196 @@
+//! pipe-avro-enricher benchmark cases.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use common::config::Env;
+use common::Invocation;
+use e2e_tests::local_cloud::{python, LocalCloud};
+use e2e_tests::workspace::root;
+use pipe_avro_enricher::config::EnricherConfig;
+use serde_json::{json, Value};
+
+use super::Case;
+
+const PRODUCT: &str = r#"{"type":"record","name":"Product","fields":[{"name":"id","type":"long"},{"name":"name","type":"string"},{"name":"description","type":"string"},{"name":"price","type":"double"}]}"#;
+
+async fn register_product(cloud: &LocalCloud) -> i32 {
+    let r: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/subjects/bench-value/versions",
+            cloud.local_aws.url
+        ))
+        .json(&json!({"schema": PRODUCT}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("register response");
+    r["id"].as_i64().expect("id") as i32
+}
+
+fn product_record(id: i32, offset: i64, text: &str) -> Value {
+    let mut avro = vec![0u8];
+    avro.extend_from_slice(&id.to_be_bytes());
+    let zigzag = |v: i64, out: &mut Vec<u8>| {
+        let mut n = ((v << 1) ^ (v >> 63)) as u64;
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                break;
+            }
+            out.push(b | 0x80);
+        }
+    };
+    zigzag(offset, &mut avro);
+    for _ in 0..2 {
+        zigzag(text.len() as i64, &mut avro);
+        avro.extend_from_slice(text.as_bytes());
+    }
+    avro.extend_from_slice(&1.5f64.to_le_bytes());
+    json!({"topic": "bench", "partition": 0, "offset": offset, "timestamp": 1763773323000i64,
+           "timestampType": "CREATE_TIME", "key": BASE64.encode(offset.to_string()), "value": BASE64.encode(&avro),
+           "headers": [], "eventSource": "SelfManagedKafka", "eventSourceKey": "bench-0"})
+}
+
+/// The cold-start case: the sample batch, then a batch close to Pipes' 6 MB
+/// request limit for the peak-RSS figure.
+pub async fn case(cloud: &LocalCloud) -> Case {
+    let id = register_product(cloud).await;
+    let dlq = cloud.create_queue("bench-dlq").await;
+    let _ = cloud
+        .s3()
+        .await
+        .create_bucket()
+        .bucket("bench-dlq")
+        .send()
+        .await;
+    let small: Vec<Value> = (0..10).map(|o| product_record(id, o, "13119")).collect();
+    let text = "x".repeat(300_000);
+    let big: Vec<Value> = (0..7).map(|o| product_record(id, o, &text)).collect();
+    let size = serde_json::to_vec(&big)
+        .map(|v| v.len())
+        .unwrap_or_default();
+    println!(
+        "(peak RSS after a 10-record batch and a {:.1} MB batch)",
+        size as f64 / 1e6
+    );
+    Case {
+        function: "pipe-avro-enricher",
+        env: vec![
+            (
+                "CONFLUENT_SCHEMA_REGISTRY_URL".into(),
+                cloud.local_aws.url.clone(),
+            ),
+            ("DLQ_URL".into(), dlq),
+            ("DLQ_BUCKET".into(), "bench-dlq".into()),
+        ],
+        events: vec![Value::Array(small), Value::Array(big)],
+    }
+}
+
+/// Median time per call of `run` over `rounds` rounds of `per_round` calls.
+async fn time_per_call<F, Fut>(rounds: usize, per_round: usize, mut run: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = Instant::now();
+        for _ in 0..per_round {
+            run().await;
+        }
+        samples.push(start.elapsed() / per_round as u32);
+    }
+    samples.sort();
+    samples[rounds / 2]
+}
+
+pub async fn throughput(cloud: &LocalCloud) {
+    let path = std::env::temp_dir().join(format!("bench-batches-{}.json", std::process::id()));
+    let baseline = Command::new(python())
+        .arg(root().join("tools/bench_python_baseline.py"))
+        .arg(&cloud.local_aws.url)
+        .arg(&path)
+        .arg("3")
+        .output()
+        .expect("python baseline");
+    assert!(
+        baseline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&baseline.stderr)
+    );
+    let python_rates: Vec<Value> = String::from_utf8_lossy(&baseline.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let batches: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("batches")).expect("json");
+    let _ = std::fs::remove_file(&path);
+
+    let mut env = Env::from_pairs([(
+        "CONFLUENT_SCHEMA_REGISTRY_URL",
+        cloud.local_aws.url.as_str(),
+    )]);
+    let config = EnricherConfig::from_env(&mut env);
+    let config = env.finish(config).expect("config");
+    let aws = cloud.moto_config().await;
+    let enricher = pipe_avro_enricher::adapters::connect(&config, &aws)
+        .await
+        .expect("enricher");
+    let dlq = pipe_avro_enricher::adapters::dead_letter_sink(
+        &pipe_avro_enricher::config::DeadLetterConfig {
+            queue_url: cloud.create_queue("bench-throughput-dlq").await,
+            bucket: "bench-dlq".into(),
+            max_message_bytes: 262_144,
+        },
+        &aws,
+    );
+
+    println!(
+        "{:<22} {:>16} {:>16} {:>16} {:>9}",
+        "schema", "10-record batch", "rust records/s", "python records/s", "speed-up"
+    );
+    for rate in &python_rates {
+        let name = rate["schema"].as_str().unwrap_or_default();
+        let batch: Vec<Value> = batches[name].as_array().cloned().unwrap_or_default();
+        // Warm the schema cache; every record must decode.
+        let warm = pipe_avro_enricher::handler::handle(
+            batch.clone(),
+            Invocation::for_test(),
+            &enricher,
+            &dlq,
+        )
+        .await
+        .expect("warm-up");
+        assert_eq!(warm.len(), batch.len(), "every benchmark record decodes");
+        let per_batch = time_per_call(15, 400, || async {
+            let out = pipe_avro_enricher::handler::handle(
+                batch.clone(),
+                Invocation::for_test(),
+                &enricher,
+                &dlq,
+            )
+            .await
+            .expect("batch");
+            std::hint::black_box(out);
+        })
+        .await;
+        let rust_rate = batch.len() as f64 / per_batch.as_secs_f64();
+        let python_rate = rate["records_per_sec"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{:<22} {:>14.1}us {:>16.0} {:>16.0} {:>8.1}x",
+            name,
+            per_batch.as_secs_f64() * 1e6,
+            rust_rate,
+            python_rate,
+            rust_rate / python_rate
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! `make bench`: one table per measurement, figures for BENCHMARKS.md.
+//!
+//! 1. Per function binary (release): `bootstrap` size, cold start (process
+//!    exec to its first `/next`, i.e. init done, over 20 starts), peak RSS.
+//! 2. pipe-avro-enricher in process on one core: a 10-record batch through
+//!    the handler with schemas cached, and records per second for the AWS
+//!    sample's schema and a 30-field schema with logical types, side by side
+//!    with the Python baseline (what the AWS Confluent sample does per record)
+//!    on the same records.
+
+mod enricher;
+
+use std::time::Duration;
+
+use e2e_tests::local_cloud::LocalCloud;
+use e2e_tests::runtime_api::FunctionProcess;
+use e2e_tests::workspace::function_binary;
+use serde_json::Value;
+
+const COLD_STARTS: usize = 20;
+
+/// One function's benchmark setup.
+pub struct Case {
+    pub function: &'static str,
+    pub env: Vec<(String, String)>,
+    /// Events served once after the first start; peak RSS is read after them.
+    pub events: Vec<Value>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn cold_starts(cloud: &LocalCloud, cases: Vec<Case>) {
+    println!(
+        "{:<24} {:>10} {:>9} {:>9} {:>9} {:>10}",
+        "function", "bootstrap", "cold min", "cold p50", "cold p90", "peak RSS"
+    );
+    for case in cases {
+        let binary = function_binary(case.function);
+        let size = std::fs::metadata(&binary)
+            .map(|m| m.len())
+            .unwrap_or_default();
+        let mut env = cloud.function_env();
+        env.extend(case.env.iter().cloned());
+        let mut inits = Vec::with_capacity(COLD_STARTS);
+        let mut peak_rss = 0;
+        for round in 0..COLD_STARTS {
+            let f = FunctionProcess::spawn(&binary, case.function, &env)
+                .await
+                .expect("spawn");
+            inits.push(f.wait_ready(Duration::from_secs(30)).await.expect("init"));
+            if round == 0 {
+                for event in &case.events {
+                    let outcome = f.invoke(event).await.expect("invoke");
+                    assert!(outcome.success().is_some(), "{outcome:?}");
+                }
+                peak_rss = f.peak_rss_kib().unwrap_or_default();
+            }
+            f.shutdown().await.expect("shutdown");
+        }
+        inits.sort();
+        println!(
+            "{:<24} {:>8.2}MB {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>8.1}MB",
+            case.function,
+            size as f64 / 1e6,
+            inits[0].as_secs_f64() * 1e3,
+            percentile(&inits, 0.5).as_secs_f64() * 1e3,
+            percentile(&inits, 0.9).as_secs_f64() * 1e3,
+            peak_rss as f64 / 1024.0,
+        );
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let cloud = LocalCloud::start().await.expect("local cloud");
+    println!("== cold start, size, memory (release builds, local Runtime API)");
+    let cases = vec![enricher::case(&cloud).await];
+    cold_starts(&cloud, cases).await;
+    println!("\n== pipe-avro-enricher in process, one core, schemas cached");
+    enricher::throughput(&cloud).await;
+}
