@@ -4,6 +4,7 @@
 //! loopback, reached only through `AWS_ENDPOINT_URL_<SERVICE>`.
 
 pub mod demo;
+pub mod enricher_fixtures;
 pub mod local_cloud;
 pub mod runtime_api;
 pub mod workspace;

@@ -1,67 +1,33 @@
 //! pipe-avro-enricher benchmark cases.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
 use common::config::Env;
 use common::Invocation;
+use e2e_tests::enricher_fixtures::{confluent, product_avro, record, PRODUCT};
 use e2e_tests::local_cloud::{python, LocalCloud};
 use e2e_tests::workspace::root;
 use pipe_avro_enricher::config::EnricherConfig;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::Case;
 
-const PRODUCT: &str = r#"{"type":"record","name":"Product","fields":[{"name":"id","type":"long"},{"name":"name","type":"string"},{"name":"description","type":"string"},{"name":"price","type":"double"}]}"#;
-
-async fn register_product(cloud: &LocalCloud) -> i32 {
-    let r: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/subjects/bench-value/versions",
-            cloud.local_aws.url
-        ))
-        .json(&json!({"schema": PRODUCT}))
-        .send()
-        .await
-        .expect("register")
-        .json()
-        .await
-        .expect("register response");
-    r["id"].as_i64().expect("id") as i32
-}
-
 fn product_record(id: i32, offset: i64, text: &str) -> Value {
-    let mut avro = vec![0u8];
-    avro.extend_from_slice(&id.to_be_bytes());
-    let zigzag = |v: i64, out: &mut Vec<u8>| {
-        let mut n = ((v << 1) ^ (v >> 63)) as u64;
-        loop {
-            let b = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(b);
-                break;
-            }
-            out.push(b | 0x80);
-        }
-    };
-    zigzag(offset, &mut avro);
-    for _ in 0..2 {
-        zigzag(text.len() as i64, &mut avro);
-        avro.extend_from_slice(text.as_bytes());
-    }
-    avro.extend_from_slice(&1.5f64.to_le_bytes());
-    json!({"topic": "bench", "partition": 0, "offset": offset, "timestamp": 1763773323000i64,
-           "timestampType": "CREATE_TIME", "key": BASE64.encode(offset.to_string()), "value": BASE64.encode(&avro),
-           "headers": [], "eventSource": "SelfManagedKafka", "eventSourceKey": "bench-0"})
+    record(
+        "bench",
+        offset,
+        Some(offset.to_string().as_bytes()),
+        Some(&confluent(id, &product_avro(offset, text, 1.5))),
+    )
 }
 
 /// The cold-start case: the sample batch, then a batch close to Pipes' 6 MB
 /// request limit for the peak-RSS figure.
 pub async fn case(cloud: &LocalCloud) -> Case {
-    let id = register_product(cloud).await;
+    let id = cloud
+        .register_confluent("bench-value", PRODUCT, None)
+        .await
+        .expect("register") as i32;
     let dlq = cloud.create_queue("bench-dlq").await;
     let _ = cloud
         .s3()
@@ -114,12 +80,14 @@ where
 
 pub async fn throughput(cloud: &LocalCloud) {
     let path = std::env::temp_dir().join(format!("bench-batches-{}.json", std::process::id()));
-    let baseline = Command::new(python())
+    // Async: the baseline talks to the in-process registry on this thread.
+    let baseline = tokio::process::Command::new(python())
         .arg(root().join("tools/bench_python_baseline.py"))
         .arg(&cloud.local_aws.url)
         .arg(&path)
         .arg("3")
         .output()
+        .await
         .expect("python baseline");
     assert!(
         baseline.status.success(),

@@ -28,6 +28,8 @@ async fn main() {
 
     demo.act("what happened in the local cloud");
     summary(&cloud).await;
+    // process::exit skips destructors: stop the servers first.
+    drop(cloud);
     std::process::exit(demo.finish());
 }
 

@@ -7,13 +7,11 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use e2e_tests::demo::Demo;
+use e2e_tests::enricher_fixtures::{CUSTOMER, PRODUCT};
 use e2e_tests::local_cloud::LocalCloud;
 use e2e_tests::runtime_api::FunctionProcess;
 use e2e_tests::workspace::{event, function_binary};
 use serde_json::{json, Value};
-
-const PRODUCT: &str = r#"{"type":"record","name":"Product","fields":[{"name":"id","type":"long"},{"name":"name","type":"string"},{"name":"description","type":"string"},{"name":"price","type":"double"}]}"#;
-const CUSTOMER: &str = r#"{"type":"record","name":"Customer","fields":[{"name":"customer_account_no","type":"int"},{"name":"first_name","type":"string"},{"name":"middle_name","type":["null","string"],"default":null},{"name":"last_name","type":"string"},{"name":"email_addresses","type":["null",{"type":"array","items":"string"}],"default":null},{"name":"customer_address","type":"string"},{"name":"mode_of_payment","type":{"type":"enum","name":"ModeOfPayment","symbols":["CARD","CASH"]}},{"name":"customer_rating","type":["null","int"],"default":null}]}"#;
 
 pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
     demo.act("pipe-avro-enricher: Avro Kafka records (Confluent + Glue registries) -> JSON for the pipe target");
@@ -27,45 +25,14 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
 
     demo.step(
         "register Product as schema id 100001 in the Confluent registry (local-aws)",
-        async {
-            reqwest::Client::new()
-                .post(format!(
-                    "{}/subjects/topic_0-value/versions",
-                    cloud.local_aws.url
-                ))
-                .json(&json!({"schema": PRODUCT, "id": 100001}))
-                .send()
-                .await?
-                .error_for_status()
-        },
+        cloud.register_confluent("topic_0-value", PRODUCT, Some(100001)),
         |_| String::new(),
     )
     .await;
-    let glue = aws_sdk_glue::Client::new(&cloud.moto_config().await);
     let Some(version) = demo
         .step(
             "register CustomerSchema in the Glue Schema Registry (moto)",
-            async {
-                glue.create_registry()
-                    .registry_name("PipesExample")
-                    .send()
-                    .await?;
-                let out = glue
-                    .create_schema()
-                    .registry_id(
-                        aws_sdk_glue::types::RegistryId::builder()
-                            .registry_name("PipesExample")
-                            .build(),
-                    )
-                    .schema_name("CustomerSchema")
-                    .data_format(aws_sdk_glue::types::DataFormat::Avro)
-                    .schema_definition(CUSTOMER)
-                    .send()
-                    .await?;
-                Ok::<_, aws_sdk_glue::Error>(
-                    out.schema_version_id().unwrap_or_default().to_string(),
-                )
-            },
+            cloud.register_glue("PipesExample", "CustomerSchema", CUSTOMER),
             |v| format!("version {v}"),
         )
         .await
