@@ -78,6 +78,20 @@ async fn every_failure_kind_is_dead_lettered_while_good_records_come_out() {
     bad_base64["value"] = json!("!!not base64!!");
     let mut invalid = record("orders", 6, None, Some(&good));
     invalid["partition"] = json!(true);
+    // A JSON Schema under a Confluent id: it exists, but it is not Avro.
+    let json_schema: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/subjects/json-value/versions",
+            fx.cloud.local_aws.url
+        ))
+        .json(&json!({"schema": r#"{"type":"object"}"#, "schemaType": "JSON"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let json_id = json_schema["id"].as_i64().unwrap() as i32;
     let batch = json!([
         record("orders", 0, Some(b"k0"), Some(&good)),
         record("orders", 1, Some(b"k1"), None),
@@ -92,6 +106,7 @@ async fn every_failure_kind_is_dead_lettered_while_good_records_come_out() {
         record("orders", 5, None, Some(&truncated)),
         invalid,
         record("orders", 7, None, Some(&good)),
+        record("orders", 8, None, Some(&confluent(json_id, b"{}"))),
     ]);
     let f = fx.function(&[]).await;
     let out = success(f.invoke(&batch).await.unwrap());
@@ -119,7 +134,8 @@ async fn every_failure_kind_is_dead_lettered_while_good_records_come_out() {
             "framing",
             "schema_not_found",
             "decode",
-            "invalid_record"
+            "invalid_record",
+            "schema_invalid"
         ]
     );
     for (body, kind) in &letters {
@@ -170,7 +186,7 @@ async fn every_failure_kind_is_dead_lettered_while_good_records_come_out() {
                 .is_some_and(|m| m.starts_with("record dead-lettered"))
         })
         .collect();
-    assert_eq!(warnings.len(), 5);
+    assert_eq!(warnings.len(), 6);
     assert!(
         warnings
             .iter()

@@ -20,17 +20,21 @@
 //! `-000001`). A time of day outside one day is an error, as is a decimal whose unscaled value
 //! exceeds 1,024 bytes or whose |scale| exceeds 4,096.
 
+mod compile;
 mod decimal;
+mod direct;
 mod scan;
 mod time;
 mod walk;
 
 use std::fmt;
+use std::sync::Arc;
 
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::schema::ResolvedSchema;
 use apache_avro::types::Value;
 use apache_avro::Schema;
+use base64::Engine;
 
 use crate::framing::SchemaRef;
 
@@ -220,18 +224,34 @@ fn dependency_order(mut remaining: Vec<Schema>) -> Vec<Schema> {
 /// The schema a record was written with, as fetched from the registry (Confluent schema
 /// references included).
 #[derive(Debug, Clone)]
-pub struct WriterSchema(Parsed);
+pub struct WriterSchema {
+    parsed: Parsed,
+    /// The schema compiled for the direct decoder; `None` keeps the apache-avro path.
+    compiled: Option<Arc<compile::Program>>,
+}
 
 impl WriterSchema {
     /// Parse the main schema text with the texts of every schema it references, directly or
     /// transitively, in any order.
     pub fn parse(main: &str, references: &[String]) -> Result<Self, SchemaError> {
-        Parsed::parse("writer", main, references).map(Self)
+        let parsed = Parsed::parse("writer", main, references)?;
+        let compiled = parsed
+            .resolved()
+            .ok()
+            .and_then(|names| compile::compile(&parsed.main, names.get_names()))
+            .map(Arc::new);
+        Ok(Self { parsed, compiled })
     }
 
     /// The parsed main schema.
     pub fn schema(&self) -> &Schema {
-        &self.0.main
+        &self.parsed.main
+    }
+
+    /// Whether records of this schema take the direct decoder (tests assert it is not skipped).
+    #[doc(hidden)]
+    pub fn has_direct_decoder(&self) -> bool {
+        self.compiled.is_some()
     }
 }
 
@@ -297,8 +317,36 @@ fn decode_inner(
     reader: Option<&ReaderSchema>,
     raw_top_level_bytes: bool,
 ) -> Result<serde_json::Value, DecodeError> {
+    let limit = init_limits();
+    if reader.is_none() {
+        if raw_top_level_bytes && matches!(writer.parsed.main, Schema::Bytes) {
+            return Ok(serde_json::Value::String(
+                base64::engine::general_purpose::STANDARD.encode(payload),
+            ));
+        }
+        // Above this size apache-avro's allocation limit could reject a datum the direct
+        // decoder accepts; such payloads keep the reference path and its exact errors.
+        let direct_max = limit / std::mem::size_of::<(String, Value)>();
+        if let Some(program) = writer.compiled.as_deref() {
+            if payload.len() <= direct_max {
+                return direct::decode(program, payload);
+            }
+        }
+    }
+    decode_reference(payload, writer, reader, raw_top_level_bytes)
+}
+
+/// The reference path: validate with `scan`, decode with apache-avro, convert with `walk`.
+/// Public (hidden) so tests can check the direct decoder against it.
+#[doc(hidden)]
+pub fn decode_reference(
+    payload: &[u8],
+    writer: &WriterSchema,
+    reader: Option<&ReaderSchema>,
+    raw_top_level_bytes: bool,
+) -> Result<serde_json::Value, DecodeError> {
     init_limits();
-    let writer = &writer.0;
+    let writer = &writer.parsed;
     let avro_err = |e: apache_avro::Error| DecodeError::Avro(avro_message(&e));
     let writer_names = writer.resolved().map_err(avro_err)?;
 

@@ -63,9 +63,9 @@ struct Position {
 }
 
 impl Position {
-    fn of(fields: &RecordFields) -> Self {
+    fn of(fields: &RecordFields<'_>) -> Self {
         Position {
-            topic: fields.topic.clone(),
+            topic: fields.topic.as_deref().map(str::to_string),
             partition: fields.partition,
             offset: fields.offset,
         }
@@ -140,7 +140,7 @@ impl<S: SchemaSource> Enricher<S> {
         let mut overflowing = false;
         for (record, result) in records.into_iter().zip(results) {
             let (position, failure) = match result {
-                Ok((position, json)) => {
+                Ok(json) => {
                     let size = json.get().len() + 1;
                     // Once one record overflows, later ones follow it, so the
                     // output stays an in-order prefix of the batch.
@@ -156,7 +156,9 @@ impl<S: SchemaSource> Enricher<S> {
                         "output limit reached ({} records or {} bytes); this record was decoded but not returned",
                         self.settings.max_output_records, self.settings.max_output_bytes
                     );
-                    (Some(position), (FailureKind::Overflow, message, None))
+                    // Decoded records parse; the position is only needed here.
+                    let position = RecordFields::parse(&record).ok().map(|f| Position::of(&f));
+                    (position, (FailureKind::Overflow, message, None))
                 }
                 Err(Failure::Record {
                     position,
@@ -181,11 +183,11 @@ impl<S: SchemaSource> Enricher<S> {
         Ok(outcome)
     }
 
-    async fn enrich_one(&self, record: &Value) -> Result<(Position, Box<RawValue>), Failure> {
+    async fn enrich_one(&self, record: &Value) -> Result<Box<RawValue>, Failure> {
         let fields = RecordFields::parse(record)
             .map_err(|e| record_failure(FailureKind::InvalidRecord, e.to_string(), None))?;
         match self.enrich_fields(record, &fields).await {
-            Ok(json) => Ok((Position::of(&fields), json)),
+            Ok(json) => Ok(json),
             Err(Failure::Record {
                 kind,
                 message,
@@ -204,18 +206,18 @@ impl<S: SchemaSource> Enricher<S> {
     async fn enrich_fields(
         &self,
         record: &Value,
-        fields: &RecordFields,
+        fields: &RecordFields<'_>,
     ) -> Result<Box<RawValue>, Failure> {
         let reader = fields
             .topic
-            .as_ref()
+            .as_deref()
             .and_then(|t| self.settings.reader_schemas.get(t))
             .map(Arc::as_ref);
 
         // Value: a tombstone stays null and is a success.
         let mut value_schema = None;
         let mut value = Value::Null;
-        if let Some(text) = &fields.value {
+        if let Some(text) = fields.value {
             let bytes = decode_base64("value", text)
                 .map_err(|e| record_failure(FailureKind::Base64, e.to_string(), None))?;
             let (schema, mut json) = self
@@ -228,7 +230,7 @@ impl<S: SchemaSource> Enricher<S> {
 
         // Key: framed keys decode like values; others are text (or base64).
         let mut key_schema = None;
-        let key = match &fields.key {
+        let key = match fields.key {
             None => Value::Null,
             Some(text) => {
                 let bytes = decode_base64("key", text)
@@ -244,50 +246,23 @@ impl<S: SchemaSource> Enricher<S> {
             }
         };
 
-        // The output is the input record with its fields decoded, written
-        // directly rather than by cloning and re-serializing the record.
         let Value::Object(original) = record else {
             unreachable!("RecordFields::parse accepts objects only")
-        };
-        let mut out: Vec<u8> = Vec::with_capacity(record_size_hint(fields));
-        out.push(b'{');
-        let mut first = true;
-        let mut field = |out: &mut Vec<u8>, name: &str, v: &Value| {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            // Writing JSON into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, name);
-            out.push(b':');
-            let _ = serde_json::to_writer(&mut *out, v);
         };
         let headers = original
             .contains_key("headers")
             .then(|| readable_headers(&fields.headers));
-        for (name, v) in original {
-            match name.as_str() {
-                "key" => field(&mut out, name, &key),
-                "value" => field(&mut out, name, &value),
-                "headers" => field(&mut out, name, headers.as_ref().unwrap_or(v)),
-                _ => field(&mut out, name, v),
-            }
-        }
-        for (name, v) in [("key", &key), ("value", &value)] {
-            if !original.contains_key(name) {
-                field(&mut out, name, v);
-            }
-        }
-        if let Some(s) = &value_schema {
-            field(&mut out, "valueSchemaId", &schema_id_json(s));
-        }
-        if let Some(s) = &key_schema {
-            field(&mut out, "keySchemaId", &schema_id_json(s));
-        }
-        out.push(b'}');
-        let text = String::from_utf8(out)
-            .map_err(|e| record_failure(FailureKind::Decode, e.to_string(), None))?;
-        RawValue::from_string(text)
+        let output = OutputRecord {
+            original,
+            key: &key,
+            value: &value,
+            headers: headers.as_ref(),
+            value_schema: value_schema.as_ref().map(schema_id_json),
+            key_schema: key_schema.as_ref().map(schema_id_json),
+        };
+        // Serialized straight into the raw output: no clone of the input
+        // record and no second parse of the text.
+        serde_json::value::to_raw_value(&output)
             .map_err(|e| record_failure(FailureKind::Decode, e.to_string(), None))
     }
 
@@ -333,9 +308,43 @@ impl<S: SchemaSource> Enricher<S> {
     }
 }
 
-/// A first guess at the output size: the base64 texts are a fair proxy.
-fn record_size_hint(fields: &RecordFields) -> usize {
-    256 + fields.value.as_ref().map_or(0, String::len) + fields.key.as_ref().map_or(0, String::len)
+/// The output record: the input record's fields in their order, with
+/// `key`, `value` and `headers` decoded, then the schema ids.
+struct OutputRecord<'a> {
+    original: &'a serde_json::Map<String, Value>,
+    key: &'a Value,
+    value: &'a Value,
+    headers: Option<&'a Value>,
+    value_schema: Option<Value>,
+    key_schema: Option<Value>,
+}
+
+impl serde::Serialize for OutputRecord<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (name, v) in self.original {
+            let v = match name.as_str() {
+                "key" => self.key,
+                "value" => self.value,
+                "headers" => self.headers.unwrap_or(v),
+                _ => v,
+            };
+            map.serialize_entry(name, v)?;
+        }
+        for (name, v) in [("key", self.key), ("value", self.value)] {
+            if !self.original.contains_key(name) {
+                map.serialize_entry(name, v)?;
+            }
+        }
+        if let Some(id) = &self.value_schema {
+            map.serialize_entry("valueSchemaId", id)?;
+        }
+        if let Some(id) = &self.key_schema {
+            map.serialize_entry("keySchemaId", id)?;
+        }
+        map.end()
+    }
 }
 
 /// Whether an unlabelled key carries schema-registry framing: it starts with

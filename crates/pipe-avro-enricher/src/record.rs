@@ -4,22 +4,25 @@
 //! offsets, a null `value` (tombstone). The record object itself is kept as
 //! it came, so the output and the dead-letter body start from the original.
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-/// What a record's fields say, read from the original JSON object.
+/// What a record's fields say, borrowed from the original JSON object (the
+/// hot path copies nothing it does not have to).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordFields {
-    pub topic: Option<String>,
+pub struct RecordFields<'a> {
+    pub topic: Option<Cow<'a, str>>,
     pub partition: Option<i64>,
     pub offset: Option<i64>,
     /// Base64 text of the key; `None` when absent or null.
-    pub key: Option<String>,
+    pub key: Option<&'a str>,
     /// Base64 text of the value; `None` for a tombstone.
-    pub value: Option<String>,
+    pub value: Option<&'a str>,
     /// Headers in order, duplicates kept, values as raw bytes.
-    pub headers: Vec<(String, Vec<u8>)>,
+    pub headers: Vec<(&'a str, Vec<u8>)>,
 }
 
 /// A field with the wrong shape; names the field.
@@ -58,10 +61,10 @@ fn integer(record: &Map<String, Value>, field: &str) -> Result<Option<i64>, Reco
     }
 }
 
-fn string(record: &Map<String, Value>, field: &str) -> Result<Option<String>, RecordError> {
+fn string<'a>(record: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, RecordError> {
     match record.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
         Some(other) => Err(err(
             field,
             format!("expected a string, got {}", kind(other)),
@@ -82,7 +85,7 @@ fn kind(v: &Value) -> &'static str {
 
 /// Headers: `[{"name": [byte, ...]}, ...]`. Bytes are Java's signed bytes
 /// (-128..=127); unsigned 0..=255 is accepted too.
-fn headers(record: &Map<String, Value>) -> Result<Vec<(String, Vec<u8>)>, RecordError> {
+fn headers(record: &Map<String, Value>) -> Result<Vec<(&str, Vec<u8>)>, RecordError> {
     let list = match record.get("headers") {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(list)) => list,
@@ -120,15 +123,15 @@ fn headers(record: &Map<String, Value>) -> Result<Vec<(String, Vec<u8>)>, Record
                     }
                 }
             }
-            out.push((name.clone(), value));
+            out.push((name.as_str(), value));
         }
     }
     Ok(out)
 }
 
-impl RecordFields {
+impl<'a> RecordFields<'a> {
     /// Reads the fields of one element of the Pipes array.
-    pub fn parse(record: &Value) -> Result<RecordFields, RecordError> {
+    pub fn parse(record: &'a Value) -> Result<RecordFields<'a>, RecordError> {
         let Value::Object(record) = record else {
             return Err(err(
                 "record",
@@ -136,12 +139,11 @@ impl RecordFields {
             ));
         };
         let event_source_key = string(record, "eventSourceKey")?;
-        let topic = string(record, "topic")?.or_else(|| {
+        let topic = string(record, "topic")?.map(Cow::Borrowed).or_else(|| {
             // "<topic>-<partition>": topics may contain '-', partitions do not.
             event_source_key
-                .as_deref()
                 .and_then(|k| k.rsplit_once('-'))
-                .map(|(t, _)| t.to_string())
+                .map(|(t, _)| Cow::Borrowed(t))
         });
         Ok(RecordFields {
             topic,
@@ -159,7 +161,7 @@ impl RecordFields {
         self.headers
             .iter()
             .rev()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_slice())
     }
 }
@@ -181,13 +183,13 @@ pub fn readable(bytes: &[u8]) -> Value {
 }
 
 /// Headers as `[{"name": "text"}]`, order and duplicates kept.
-pub fn readable_headers(headers: &[(String, Vec<u8>)]) -> Value {
+pub fn readable_headers(headers: &[(&str, Vec<u8>)]) -> Value {
     Value::Array(
         headers
             .iter()
             .map(|(name, bytes)| {
                 let mut m = Map::new();
-                m.insert(name.clone(), readable(bytes));
+                m.insert(name.to_string(), readable(bytes));
                 Value::Object(m)
             })
             .collect(),
@@ -201,14 +203,14 @@ mod tests {
 
     #[test]
     fn confluent_sample_record() {
-        let r = RecordFields::parse(&json!({
+        let input = json!({
             "topic": "topic_0", "partition": 3, "offset": 2136, "timestamp": 1698221925140u64,
             "timestampType": "CREATE_TIME", "key": "MTI0MzU=", "value": "AAABhqGmwgEKMTI0MzUKMTI0MzUAAAAAgEnIQA==",
             "headers": [{"task.generation": [48]}, {"task.id": [48]}, {"current.iteration": [49, 50, 52, 51, 53]}],
             "bootstrapServers": "smk://pkc-p11xm.us-east-1.aws.confluent.cloud:9092",
             "eventSource": "SelfManagedKafka", "eventSourceKey": "topic_0-3"
-        }))
-        .unwrap();
+        });
+        let r = RecordFields::parse(&input).unwrap();
         assert_eq!(r.topic.as_deref(), Some("topic_0"));
         assert_eq!((r.partition, r.offset), (Some(3), Some(2136)));
         assert_eq!(r.header("current.iteration"), Some(&b"12435"[..]));
@@ -220,10 +222,10 @@ mod tests {
 
     #[test]
     fn msk_sample_without_topic_key_headers_and_with_string_partition() {
-        let r = RecordFields::parse(&json!({
+        let input = json!({
             "partition": "0", "offset": 9007199254740993i64, "eventSourceKey": "messages-2-0", "value": null
-        }))
-        .unwrap();
+        });
+        let r = RecordFields::parse(&input).unwrap();
         assert_eq!(r.topic.as_deref(), Some("messages-2"));
         assert_eq!(r.partition, Some(0));
         assert_eq!(r.offset, Some(9007199254740993));
@@ -234,10 +236,8 @@ mod tests {
 
     #[test]
     fn signed_header_bytes_and_last_header_wins() {
-        let r = RecordFields::parse(
-            &json!({"headers": [{"n": [-61, -85]}, {"x": [255]}, {"n": [104, 105]}]}),
-        )
-        .unwrap();
+        let input = json!({"headers": [{"n": [-61, -85]}, {"x": [255]}, {"n": [104, 105]}]});
+        let r = RecordFields::parse(&input).unwrap();
         assert_eq!(r.headers[0].1, "ë".as_bytes());
         assert_eq!(r.header("n"), Some(&b"hi"[..]));
         assert_eq!(readable(&[0xff]), json!("/w=="));

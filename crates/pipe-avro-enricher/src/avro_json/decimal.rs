@@ -22,26 +22,50 @@ pub(super) fn format_decimal(twos_complement_be: &[u8], scale: i64) -> Result<St
         ));
     }
     let negative = twos_complement_be.first().is_some_and(|b| b & 0x80 != 0);
-    let magnitude = if negative {
-        negate(twos_complement_be)
+    let digits = if twos_complement_be.len() <= 8 {
+        // Fits an i64 (the common case): no big-number arithmetic, no 128-bit division.
+        let mut wide = [if negative { 0xff } else { 0 }; 8];
+        wide[8 - twos_complement_be.len()..].copy_from_slice(twos_complement_be);
+        i64::from_be_bytes(wide).unsigned_abs().to_string()
+    } else if twos_complement_be.len() <= 16 {
+        let mut wide = [if negative { 0xff } else { 0 }; 16];
+        wide[16 - twos_complement_be.len()..].copy_from_slice(twos_complement_be);
+        i128::from_be_bytes(wide).unsigned_abs().to_string()
+    } else if negative {
+        to_base10(&negate(twos_complement_be))
     } else {
-        twos_complement_be.to_vec()
+        to_base10(twos_complement_be)
     };
-    let mut digits = to_base10(&magnitude);
+    Ok(place_point(&digits, negative, scale))
+}
+
+/// Sign, digits and decimal point, built in one string.
+fn place_point(digits: &str, negative: bool, scale: i64) -> String {
     let is_zero = digits == "0";
+    let mut out = String::with_capacity(digits.len() + scale.unsigned_abs() as usize + 3);
+    if negative && !is_zero {
+        out.push('-');
+    }
+    let zeros = |out: &mut String, n: usize| out.extend(std::iter::repeat_n('0', n));
     if scale > 0 {
         let scale = scale as usize;
         if digits.len() <= scale {
-            digits.insert_str(0, &"0".repeat(scale + 1 - digits.len()));
+            out.push_str("0.");
+            zeros(&mut out, scale - digits.len());
+            out.push_str(digits);
+        } else {
+            let (int, frac) = digits.split_at(digits.len() - scale);
+            out.push_str(int);
+            out.push('.');
+            out.push_str(frac);
         }
-        digits.insert(digits.len() - scale, '.');
-    } else if scale < 0 && !is_zero {
-        digits.push_str(&"0".repeat(scale.unsigned_abs() as usize));
+    } else {
+        out.push_str(digits);
+        if scale < 0 && !is_zero {
+            zeros(&mut out, scale.unsigned_abs() as usize);
+        }
     }
-    if negative && !is_zero {
-        digits.insert(0, '-');
-    }
-    Ok(digits)
+    out
 }
 
 /// Two's-complement negation (invert, add one); the result is the unsigned magnitude.

@@ -325,7 +325,12 @@ impl<'a, 'n> Scanner<'a, 'n> {
 }
 
 /// Whether a value of this schema can be encoded in zero bytes (null, empty record, fixed(0)).
-fn can_be_empty(schema: &Schema, names: &NamesRef<'_>, ns: Option<&str>, depth: usize) -> bool {
+pub(super) fn can_be_empty(
+    schema: &Schema,
+    names: &NamesRef<'_>,
+    ns: Option<&str>,
+    depth: usize,
+) -> bool {
     if depth > 16 {
         return false;
     }
@@ -352,7 +357,7 @@ fn can_be_empty(schema: &Schema, names: &NamesRef<'_>, ns: Option<&str>, depth: 
     }
 }
 
-fn bytes(n: usize) -> String {
+pub(super) fn bytes(n: usize) -> String {
     if n == 1 {
         "1 byte".to_owned()
     } else {
@@ -360,7 +365,7 @@ fn bytes(n: usize) -> String {
     }
 }
 
-fn malformed(path: &Path<'_>, detail: String) -> DecodeError {
+pub(super) fn malformed(path: &Path<'_>, detail: String) -> DecodeError {
     DecodeError::Malformed {
         path: path.to_string(),
         detail,

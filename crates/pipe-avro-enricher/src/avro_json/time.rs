@@ -36,8 +36,9 @@ impl Unit {
 
 /// `date`: days since 1970-01-01 to `YYYY-MM-DD`.
 pub(super) fn date(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
-    format!("{}-{m:02}-{d:02}", year(y))
+    let mut out = String::with_capacity(16);
+    push_date(&mut out, days);
+    out
 }
 
 /// `timestamp-*` (`utc` = true, suffix `Z`) and `local-timestamp-*` (no suffix).
@@ -47,13 +48,17 @@ pub(super) fn timestamp(ticks: i64, unit: Unit, utc: bool) -> String {
     let fraction = ticks.rem_euclid(per_second);
     let days = seconds.div_euclid(SECONDS_PER_DAY);
     let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
-    format!(
-        "{}T{}.{fraction:0width$}{}",
-        date(days),
-        hms(second_of_day),
-        if utc { "Z" } else { "" },
-        width = unit.digits()
-    )
+    // Built in place (no `format!`): this runs for every timestamp of every record.
+    let mut out = String::with_capacity(40);
+    push_date(&mut out, days);
+    out.push('T');
+    push_hms(&mut out, second_of_day);
+    out.push('.');
+    push_padded(&mut out, fraction.unsigned_abs(), unit.digits());
+    if utc {
+        out.push('Z');
+    }
+    out
 }
 
 /// `time-millis` / `time-micros`: time of day. Values outside one day violate the logical type
@@ -71,29 +76,48 @@ pub(super) fn time_of_day(ticks: i64, unit: Unit) -> Result<String, String> {
             "{name} value {ticks} is not a time of day (0..{per_day})"
         ));
     }
-    Ok(format!(
-        "{}.{:0width$}",
-        hms(ticks / per_second),
-        ticks % per_second,
-        width = unit.digits()
-    ))
+    let mut out = String::with_capacity(16);
+    push_hms(&mut out, ticks / per_second);
+    out.push('.');
+    push_padded(&mut out, (ticks % per_second).unsigned_abs(), unit.digits());
+    Ok(out)
 }
 
-fn hms(second_of_day: i64) -> String {
-    format!(
-        "{:02}:{:02}:{:02}",
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60
-    )
-}
-
-fn year(y: i64) -> String {
+fn push_date(out: &mut String, days: i64) {
+    let (y, m, d) = civil_from_days(days);
     if (0..=9999).contains(&y) {
-        format!("{y:04}")
+        push_padded(out, y.unsigned_abs(), 4);
     } else {
-        format!("{y:+07}")
+        // ISO 8601 expanded year: a sign and at least six digits.
+        out.push(if y < 0 { '-' } else { '+' });
+        push_padded(out, y.unsigned_abs(), 6);
     }
+    out.push('-');
+    push_padded(out, u64::from(m), 2);
+    out.push('-');
+    push_padded(out, u64::from(d), 2);
+}
+
+fn push_hms(out: &mut String, second_of_day: i64) {
+    let s = second_of_day.unsigned_abs();
+    push_padded(out, s / 3600, 2);
+    out.push(':');
+    push_padded(out, s / 60 % 60, 2);
+    out.push(':');
+    push_padded(out, s % 60, 2);
+}
+
+/// `v` in decimal, zero-padded to at least `width` digits.
+fn push_padded(out: &mut String, mut v: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut start = buf.len();
+    while v > 0 {
+        start -= 1;
+        buf[start] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let start = start.min(buf.len() - width.min(buf.len()));
+    out.extend(buf[start..].iter().map(|&b| char::from(b)));
 }
 
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day) in the

@@ -164,7 +164,7 @@ fn map_entries<'v>(
 /// f32 through its shortest decimal form, so 0.1f32 prints as 0.1, not 0.10000000149011612.
 /// serde_json's f32 printer picks, among equally short forms, the one nearest the exact value
 /// with ties to even, as Java's `Float.toString` does (std's `Display` breaks ties upward).
-fn float32(f: f32) -> Json {
+pub(super) fn float32(f: f32) -> Json {
     if !f.is_finite() {
         return non_finite(f64::from(f));
     }
@@ -176,7 +176,7 @@ fn float32(f: f32) -> Json {
 }
 
 /// JSON has no NaN/Infinity; they become the strings Java and JavaScript print for them.
-fn float64(d: f64) -> Json {
+pub(super) fn float64(d: f64) -> Json {
     Number::from_f64(d).map_or_else(|| non_finite(d), Json::Number)
 }
 
@@ -209,7 +209,7 @@ fn ts(ticks: i64, unit: Unit, utc: bool) -> Json {
     Json::String(time::timestamp(ticks, unit, utc))
 }
 
-fn convert(path: &Path<'_>, detail: String) -> DecodeError {
+pub(super) fn convert(path: &Path<'_>, detail: String) -> DecodeError {
     DecodeError::Convert {
         path: path.to_string(),
         detail,

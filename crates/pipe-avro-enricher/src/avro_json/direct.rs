@@ -1,0 +1,477 @@
+//! Avro binary straight to `serde_json::Value`, driven by the compiled writer schema: one pass,
+//! no apache-avro `Value` tree, no per-record name resolution.
+//!
+//! It must be indistinguishable from the reference path (scan, apache-avro decode, walk), errors
+//! included. So it validates exactly as `scan.rs` does, with the same messages and paths, and
+//! stops at the first malformed byte; but a value the contract cannot render (a time of day out
+//! of range, an oversized decimal) is only an error once the whole datum proved well-formed,
+//! because the reference path reports malformed data and trailing bytes first. Such a
+//! conversion error is therefore deferred: the first one in walk order (map entries by sorted
+//! key, later duplicates replacing earlier ones) is kept and decoding goes on.
+
+use base64::Engine;
+use serde_json::{Map, Value as Json};
+
+use super::compile::{Node, NodeId, Program};
+use super::decimal::format_decimal;
+use super::scan::{bytes, malformed, MAX_DEPTH, MAX_EMPTY_ITEMS};
+use super::time::{self, Unit};
+use super::walk::{convert, float32, float64};
+use super::{DecodeError, Path, Seg};
+
+/// Decode one datum filling all of `payload`.
+pub(super) fn decode(program: &Program, payload: &[u8]) -> Result<Json, DecodeError> {
+    let mut d = Decoder {
+        buf: payload,
+        pos: 0,
+        nodes: &program.nodes,
+        depth: 0,
+        empty_items: 0,
+        deferred: None,
+    };
+    let value = d.value(program.root, &mut Path::default())?;
+    if d.pos < payload.len() {
+        return Err(DecodeError::TrailingBytes {
+            consumed: d.pos,
+            trailing: payload.len() - d.pos,
+            total: payload.len(),
+        });
+    }
+    match d.deferred {
+        Some(e) => Err(e),
+        None => Ok(value),
+    }
+}
+
+struct Decoder<'a, 'n> {
+    buf: &'a [u8],
+    pos: usize,
+    nodes: &'n [Node],
+    depth: usize,
+    empty_items: usize,
+    /// The first conversion error, reported only if the datum is otherwise well-formed.
+    deferred: Option<DecodeError>,
+}
+
+impl<'a, 'n> Decoder<'a, 'n> {
+    fn value<'p>(&mut self, id: NodeId, path: &mut Path<'p>) -> Result<Json, DecodeError>
+    where
+        'a: 'p,
+        'n: 'p,
+    {
+        let nodes = self.nodes;
+        Ok(match &nodes[id] {
+            Node::Null => Json::Null,
+            Node::Boolean => match self.take(1, "a boolean", path)?[0] {
+                0 => Json::Bool(false),
+                1 => Json::Bool(true),
+                b => {
+                    return Err(malformed(
+                        path,
+                        format!("boolean byte {b:#04x} is neither 0 nor 1"),
+                    ))
+                }
+            },
+            Node::Int => Json::from(self.int(path)?),
+            Node::Long => Json::from(self.varint(path)?),
+            Node::Float => {
+                let b = self.take(4, "a float", path)?;
+                float32(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            }
+            Node::Double => {
+                let b = self.take(8, "a double", path)?;
+                let mut le = [0u8; 8];
+                le.copy_from_slice(b);
+                float64(f64::from_le_bytes(le))
+            }
+            Node::Bytes => base64(self.length_prefixed("bytes", path)?),
+            Node::Fixed(size) => base64(self.take(*size, "a fixed", path)?),
+            Node::String => Json::String(self.string(path)?.to_owned()),
+            Node::UuidString => {
+                let s = self.string(path)?;
+                let uuid = uuid::Uuid::parse_str(s)
+                    .map_err(|e| malformed(path, format!("uuid string {s:?} is invalid: {e}")))?;
+                uuid_json(uuid)
+            }
+            Node::UuidBytes => {
+                let b = self.length_prefixed("uuid bytes", path)?;
+                let Ok(raw) = <[u8; 16]>::try_from(b) else {
+                    return Err(malformed(
+                        path,
+                        format!("uuid is {} bytes; expected 16", b.len()),
+                    ));
+                };
+                uuid_json(uuid::Uuid::from_bytes(raw))
+            }
+            Node::UuidFixed => {
+                let b = self.take(16, "a fixed", path)?;
+                let mut raw = [0u8; 16];
+                raw.copy_from_slice(b);
+                uuid_json(uuid::Uuid::from_bytes(raw))
+            }
+            Node::Duration => {
+                let b = self.take(12, "a fixed", path)?;
+                let u =
+                    |i: usize| Json::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
+                let mut out = Map::with_capacity(3);
+                out.insert("months".into(), u(0));
+                out.insert("days".into(), u(4));
+                out.insert("milliseconds".into(), u(8));
+                Json::Object(out)
+            }
+            Node::Enum { symbols, fullname } => {
+                let index = self.varint(path)?;
+                match usize::try_from(index).ok().and_then(|i| symbols.get(i)) {
+                    Some(symbol) => Json::String(symbol.clone()),
+                    None => {
+                        return Err(malformed(
+                            path,
+                            format!(
+                            "enum index {index} is out of range for the {} symbols of {fullname}",
+                            symbols.len(),
+                        ),
+                        ))
+                    }
+                }
+            }
+            Node::Decimal { scale, fixed } => {
+                let b = match fixed {
+                    None => self.length_prefixed("bytes", path)?,
+                    Some(size) => self.take(*size, "a fixed", path)?,
+                };
+                if b.is_empty() {
+                    // apache-avro cannot turn an empty unscaled value back into bytes; report
+                    // its own error.
+                    let e = Vec::<u8>::try_from(&apache_avro::Decimal::from(Vec::<u8>::new()))
+                        .err()
+                        .map_or_else(String::new, |e| super::avro_message(&e));
+                    self.defer(path, format!("decimal: {e}"));
+                    Json::Null
+                } else {
+                    self.decimal(b, *scale, path)
+                }
+            }
+            Node::BigDecimal => self.big_decimal(path)?,
+            Node::Date => Json::String(time::date(self.int(path)?.into())),
+            Node::TimeMillis => {
+                let ticks = self.int(path)?;
+                self.time_of_day(ticks.into(), Unit::Millis, path)
+            }
+            Node::TimeMicros => {
+                let ticks = self.varint(path)?;
+                self.time_of_day(ticks, Unit::Micros, path)
+            }
+            Node::Timestamp { unit, utc } => {
+                Json::String(time::timestamp(self.varint(path)?, *unit, *utc))
+            }
+            Node::Union(branches) => {
+                let index = self.varint(path)?;
+                let Some(&branch) = usize::try_from(index).ok().and_then(|i| branches.get(i))
+                else {
+                    return Err(malformed(
+                        path,
+                        format!(
+                            "union branch index {index} is out of range for {} branches",
+                            branches.len()
+                        ),
+                    ));
+                };
+                self.enter(path)?;
+                let v = self.value(branch, path);
+                self.depth -= 1;
+                v?
+            }
+            Node::Record(fields) => {
+                self.enter(path)?;
+                let mut out = Map::with_capacity(fields.len());
+                for (name, node) in fields {
+                    path.push(Seg::Field(name));
+                    let v = match self.value(*node, path) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            self.depth -= 1;
+                            return Err(e);
+                        }
+                    };
+                    path.pop();
+                    out.insert(name.clone(), v);
+                }
+                self.depth -= 1;
+                Json::Object(out)
+            }
+            Node::Array { items, zero_sized } => {
+                self.enter(path)?;
+                let v = self.array(*items, *zero_sized, path);
+                self.depth -= 1;
+                v?
+            }
+            Node::Map(values) => {
+                self.enter(path)?;
+                let v = self.map(*values, path);
+                self.depth -= 1;
+                v?
+            }
+        })
+    }
+
+    fn enter(&mut self, path: &Path<'_>) -> Result<(), DecodeError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(malformed(
+                path,
+                format!("data is nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn defer(&mut self, path: &Path<'_>, detail: String) {
+        if self.deferred.is_none() {
+            self.deferred = Some(convert(path, detail));
+        }
+    }
+
+    fn decimal(&mut self, unscaled: &[u8], scale: i64, path: &Path<'_>) -> Json {
+        match format_decimal(unscaled, scale) {
+            Ok(s) => Json::String(s),
+            Err(detail) => {
+                self.defer(path, detail);
+                Json::Null
+            }
+        }
+    }
+
+    fn time_of_day(&mut self, ticks: i64, unit: Unit, path: &Path<'_>) -> Json {
+        match time::time_of_day(ticks, unit) {
+            Ok(s) => Json::String(s),
+            Err(detail) => {
+                self.defer(path, detail);
+                Json::Null
+            }
+        }
+    }
+
+    /// Bytes holding a length-prefixed unscaled value and a scale. apache-avro goes through a
+    /// `BigInt`, so the value is rendered from its minimal two's-complement form.
+    fn big_decimal(&mut self, path: &Path<'_>) -> Result<Json, DecodeError> {
+        let inner = self.length_prefixed("big-decimal", path)?;
+        let mut parts = Decoder {
+            buf: inner,
+            pos: 0,
+            nodes: self.nodes,
+            depth: 0,
+            empty_items: 0,
+            deferred: None,
+        };
+        let unscaled = parts.length_prefixed("big-decimal unscaled value", path)?;
+        let scale = parts.varint(path)?;
+        if parts.pos < inner.len() {
+            return Err(malformed(
+                path,
+                format!(
+                    "big-decimal has {} after its scale",
+                    bytes(inner.len() - parts.pos)
+                ),
+            ));
+        }
+        Ok(self.decimal(minimal_twos_complement(unscaled), scale, path))
+    }
+
+    /// Array items in blocks: a count (negative: followed by a byte size), items, and a zero
+    /// count at the end. Mirrors `Scanner::blocks`.
+    fn array<'p>(
+        &mut self,
+        item: NodeId,
+        zero_sized: bool,
+        path: &mut Path<'p>,
+    ) -> Result<Json, DecodeError>
+    where
+        'a: 'p,
+        'n: 'p,
+    {
+        let mut out = Vec::new();
+        loop {
+            let count = self.block_count(zero_sized, "array", path)?;
+            if count == 0 {
+                return Ok(Json::Array(out));
+            }
+            // Claimed counts are bounded by the bytes left, but still only reserve a little.
+            out.reserve(count.min(1024) as usize);
+            for _ in 0..count {
+                path.push(Seg::Index(out.len()));
+                out.push(self.value(item, path)?);
+                path.pop();
+            }
+        }
+    }
+
+    /// Map entries, output sorted by key with the last duplicate winning, as the reference
+    /// path's `HashMap` plus sorted walk does.
+    fn map<'p>(&mut self, values: NodeId, path: &mut Path<'p>) -> Result<Json, DecodeError>
+    where
+        'a: 'p,
+        'n: 'p,
+    {
+        let outer = self.deferred.take();
+        let mut entries: Vec<(&'a str, Json, Option<DecodeError>)> = Vec::new();
+        loop {
+            let count = self.block_count(false, "map", path)?;
+            if count == 0 {
+                break;
+            }
+            entries.reserve(count.min(1024) as usize);
+            for _ in 0..count {
+                let key = self.string(path)?;
+                path.push(Seg::Field(key));
+                let v = self.value(values, path)?;
+                path.pop();
+                entries.push((key, v, self.deferred.take()));
+            }
+        }
+        // Stable sort keeps duplicates in stream order; keep the last of each run.
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        let mut out = Map::with_capacity(entries.len());
+        let mut first_error = None;
+        let mut iter = entries.into_iter().peekable();
+        while let Some((key, v, err)) = iter.next() {
+            if iter.peek().is_some_and(|next| next.0 == key) {
+                continue;
+            }
+            if first_error.is_none() {
+                first_error = err;
+            }
+            out.insert(key.to_owned(), v);
+        }
+        self.deferred = outer.or(first_error);
+        Ok(Json::Object(out))
+    }
+
+    /// The next block's item count (0 at the end), checked against the bytes left or, for
+    /// items that may occupy no bytes, against the datum's empty-item budget.
+    fn block_count(
+        &mut self,
+        zero_sized: bool,
+        what: &str,
+        path: &Path<'_>,
+    ) -> Result<u64, DecodeError> {
+        let count = self.varint(path)?;
+        if count == 0 {
+            return Ok(0);
+        }
+        if count < 0 {
+            self.varint(path)?; // block size in bytes, unused
+        }
+        let count = count.unsigned_abs();
+        let remaining = self.buf.len() - self.pos;
+        if zero_sized {
+            let total = (self.empty_items as u64).saturating_add(count);
+            if total > MAX_EMPTY_ITEMS as u64 {
+                return Err(malformed(
+                    path,
+                    format!(
+                        "array expands to more than {MAX_EMPTY_ITEMS} items that occupy no bytes"
+                    ),
+                ));
+            }
+            self.empty_items = total as usize;
+        } else if count > remaining as u64 {
+            return Err(malformed(
+                path,
+                format!(
+                    "{what} block claims {count} items but only {} remain{}",
+                    bytes(remaining),
+                    if remaining == 1 { "s" } else { "" }
+                ),
+            ));
+        }
+        Ok(count)
+    }
+
+    fn int(&mut self, path: &Path<'_>) -> Result<i32, DecodeError> {
+        let v = self.varint(path)?;
+        i32::try_from(v).map_err(|_| malformed(path, format!("int value {v} does not fit 32 bits")))
+    }
+
+    fn string(&mut self, path: &Path<'_>) -> Result<&'a str, DecodeError> {
+        let bytes = self.length_prefixed("string", path)?;
+        std::str::from_utf8(bytes).map_err(|e| {
+            malformed(
+                path,
+                format!(
+                    "string is not valid UTF-8 (invalid byte at offset {})",
+                    e.valid_up_to()
+                ),
+            )
+        })
+    }
+
+    fn length_prefixed(&mut self, what: &str, path: &Path<'_>) -> Result<&'a [u8], DecodeError> {
+        let len = self.varint(path)?;
+        let Ok(len) = usize::try_from(len) else {
+            return Err(malformed(path, format!("{what} has negative length {len}")));
+        };
+        self.take(len, what, path)
+    }
+
+    #[inline]
+    fn take(&mut self, n: usize, what: &str, path: &Path<'_>) -> Result<&'a [u8], DecodeError> {
+        let remaining = self.buf.len() - self.pos;
+        if n > remaining {
+            return Err(malformed(
+                path,
+                format!(
+                    "{what} needs {} but only {} remain{}",
+                    bytes(n),
+                    bytes(remaining),
+                    if remaining == 1 { "s" } else { "" }
+                ),
+            ));
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    /// Zig-zag varint, as `Scanner::varint` (and apache-avro) reads it.
+    #[inline]
+    fn varint(&mut self, path: &Path<'_>) -> Result<i64, DecodeError> {
+        let mut raw = 0u64;
+        for j in 0..10 {
+            let Some(&b) = self.buf.get(self.pos) else {
+                return Err(malformed(
+                    path,
+                    "payload ends in the middle of a number or length".to_owned(),
+                ));
+            };
+            self.pos += 1;
+            raw |= u64::from(b & 0x7f) << (j * 7);
+            if b & 0x80 == 0 {
+                return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
+            }
+        }
+        Err(malformed(
+            path,
+            "variable-length integer is longer than 10 bytes".to_owned(),
+        ))
+    }
+}
+
+fn base64(b: &[u8]) -> Json {
+    Json::String(base64::engine::general_purpose::STANDARD.encode(b))
+}
+
+fn uuid_json(uuid: uuid::Uuid) -> Json {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    Json::String(uuid.hyphenated().encode_lower(&mut buf).to_owned())
+}
+
+/// Drop sign-extension bytes, as a round trip through `BigInt` does (empty becomes zero).
+fn minimal_twos_complement(mut b: &[u8]) -> &[u8] {
+    if b.is_empty() {
+        return &[0];
+    }
+    while b.len() > 1 && ((b[0] == 0 && b[1] & 0x80 == 0) || (b[0] == 0xff && b[1] & 0x80 != 0)) {
+        b = &b[1..];
+    }
+    b
+}
