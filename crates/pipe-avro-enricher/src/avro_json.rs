@@ -21,6 +21,7 @@
 //! exceeds 1,024 bytes or whose |scale| exceeds 4,096.
 
 mod compile;
+mod cursor;
 mod decimal;
 mod direct;
 mod scan;

@@ -13,6 +13,7 @@ use base64::Engine;
 use serde_json::{Map, Value as Json};
 
 use super::compile::{Node, NodeId, Program};
+use super::cursor::Cursor;
 use super::decimal::format_decimal;
 use super::scan::{bytes, malformed, MAX_DEPTH, MAX_EMPTY_ITEMS};
 use super::time::{self, Unit};
@@ -22,18 +23,17 @@ use super::{DecodeError, Path, Seg};
 /// Decode one datum filling all of `payload`.
 pub(super) fn decode(program: &Program, payload: &[u8]) -> Result<Json, DecodeError> {
     let mut d = Decoder {
-        buf: payload,
-        pos: 0,
+        cur: Cursor::new(payload),
         nodes: &program.nodes,
         depth: 0,
         empty_items: 0,
         deferred: None,
     };
     let value = d.value(program.root, &mut Path::default())?;
-    if d.pos < payload.len() {
+    if d.cur.pos() < payload.len() {
         return Err(DecodeError::TrailingBytes {
-            consumed: d.pos,
-            trailing: payload.len() - d.pos,
+            consumed: d.cur.pos(),
+            trailing: payload.len() - d.cur.pos(),
             total: payload.len(),
         });
     }
@@ -44,8 +44,7 @@ pub(super) fn decode(program: &Program, payload: &[u8]) -> Result<Json, DecodeEr
 }
 
 struct Decoder<'a, 'n> {
-    buf: &'a [u8],
-    pos: usize,
+    cur: Cursor<'a>,
     nodes: &'n [Node],
     depth: usize,
     empty_items: usize,
@@ -62,7 +61,7 @@ impl<'a, 'n> Decoder<'a, 'n> {
         let nodes = self.nodes;
         Ok(match &nodes[id] {
             Node::Null => Json::Null,
-            Node::Boolean => match self.take(1, "a boolean", path)?[0] {
+            Node::Boolean => match self.cur.take(1, "a boolean", path)?[0] {
                 0 => Json::Bool(false),
                 1 => Json::Bool(true),
                 b => {
@@ -72,29 +71,29 @@ impl<'a, 'n> Decoder<'a, 'n> {
                     ))
                 }
             },
-            Node::Int => Json::from(self.int(path)?),
-            Node::Long => Json::from(self.varint(path)?),
+            Node::Int => Json::from(self.cur.int(path)?),
+            Node::Long => Json::from(self.cur.varint(path)?),
             Node::Float => {
-                let b = self.take(4, "a float", path)?;
+                let b = self.cur.take(4, "a float", path)?;
                 float32(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             }
             Node::Double => {
-                let b = self.take(8, "a double", path)?;
+                let b = self.cur.take(8, "a double", path)?;
                 let mut le = [0u8; 8];
                 le.copy_from_slice(b);
                 float64(f64::from_le_bytes(le))
             }
-            Node::Bytes => base64(self.length_prefixed("bytes", path)?),
-            Node::Fixed(size) => base64(self.take(*size, "a fixed", path)?),
-            Node::String => Json::String(self.string(path)?.to_owned()),
+            Node::Bytes => base64(self.cur.length_prefixed("bytes", path)?),
+            Node::Fixed(size) => base64(self.cur.take(*size, "a fixed", path)?),
+            Node::String => Json::String(self.cur.string(path)?.to_owned()),
             Node::UuidString => {
-                let s = self.string(path)?;
+                let s = self.cur.string(path)?;
                 let uuid = uuid::Uuid::parse_str(s)
                     .map_err(|e| malformed(path, format!("uuid string {s:?} is invalid: {e}")))?;
                 uuid_json(uuid)
             }
             Node::UuidBytes => {
-                let b = self.length_prefixed("uuid bytes", path)?;
+                let b = self.cur.length_prefixed("uuid bytes", path)?;
                 let Ok(raw) = <[u8; 16]>::try_from(b) else {
                     return Err(malformed(
                         path,
@@ -104,13 +103,13 @@ impl<'a, 'n> Decoder<'a, 'n> {
                 uuid_json(uuid::Uuid::from_bytes(raw))
             }
             Node::UuidFixed => {
-                let b = self.take(16, "a fixed", path)?;
+                let b = self.cur.take(16, "a fixed", path)?;
                 let mut raw = [0u8; 16];
                 raw.copy_from_slice(b);
                 uuid_json(uuid::Uuid::from_bytes(raw))
             }
             Node::Duration => {
-                let b = self.take(12, "a fixed", path)?;
+                let b = self.cur.take(12, "a fixed", path)?;
                 let u =
                     |i: usize| Json::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
                 let mut out = Map::with_capacity(3);
@@ -120,7 +119,7 @@ impl<'a, 'n> Decoder<'a, 'n> {
                 Json::Object(out)
             }
             Node::Enum { symbols, fullname } => {
-                let index = self.varint(path)?;
+                let index = self.cur.varint(path)?;
                 match usize::try_from(index).ok().and_then(|i| symbols.get(i)) {
                     Some(symbol) => Json::String(symbol.clone()),
                     None => {
@@ -136,8 +135,8 @@ impl<'a, 'n> Decoder<'a, 'n> {
             }
             Node::Decimal { scale, fixed } => {
                 let b = match fixed {
-                    None => self.length_prefixed("bytes", path)?,
-                    Some(size) => self.take(*size, "a fixed", path)?,
+                    None => self.cur.length_prefixed("bytes", path)?,
+                    Some(size) => self.cur.take(*size, "a fixed", path)?,
                 };
                 if b.is_empty() {
                     // apache-avro cannot turn an empty unscaled value back into bytes; report
@@ -152,20 +151,20 @@ impl<'a, 'n> Decoder<'a, 'n> {
                 }
             }
             Node::BigDecimal => self.big_decimal(path)?,
-            Node::Date => Json::String(time::date(self.int(path)?.into())),
+            Node::Date => Json::String(time::date(self.cur.int(path)?.into())),
             Node::TimeMillis => {
-                let ticks = self.int(path)?;
+                let ticks = self.cur.int(path)?;
                 self.time_of_day(ticks.into(), Unit::Millis, path)
             }
             Node::TimeMicros => {
-                let ticks = self.varint(path)?;
+                let ticks = self.cur.varint(path)?;
                 self.time_of_day(ticks, Unit::Micros, path)
             }
             Node::Timestamp { unit, utc } => {
-                Json::String(time::timestamp(self.varint(path)?, *unit, *utc))
+                Json::String(time::timestamp(self.cur.varint(path)?, *unit, *utc))
             }
             Node::Union(branches) => {
-                let index = self.varint(path)?;
+                let index = self.cur.varint(path)?;
                 let Some(&branch) = usize::try_from(index).ok().and_then(|i| branches.get(i))
                 else {
                     return Err(malformed(
@@ -254,23 +253,24 @@ impl<'a, 'n> Decoder<'a, 'n> {
     /// Bytes holding a length-prefixed unscaled value and a scale. apache-avro goes through a
     /// `BigInt`, so the value is rendered from its minimal two's-complement form.
     fn big_decimal(&mut self, path: &Path<'_>) -> Result<Json, DecodeError> {
-        let inner = self.length_prefixed("big-decimal", path)?;
+        let inner = self.cur.length_prefixed("big-decimal", path)?;
         let mut parts = Decoder {
-            buf: inner,
-            pos: 0,
+            cur: Cursor::new(inner),
             nodes: self.nodes,
             depth: 0,
             empty_items: 0,
             deferred: None,
         };
-        let unscaled = parts.length_prefixed("big-decimal unscaled value", path)?;
-        let scale = parts.varint(path)?;
-        if parts.pos < inner.len() {
+        let unscaled = parts
+            .cur
+            .length_prefixed("big-decimal unscaled value", path)?;
+        let scale = parts.cur.varint(path)?;
+        if parts.cur.pos() < inner.len() {
             return Err(malformed(
                 path,
                 format!(
                     "big-decimal has {} after its scale",
-                    bytes(inner.len() - parts.pos)
+                    bytes(inner.len() - parts.cur.pos())
                 ),
             ));
         }
@@ -321,7 +321,7 @@ impl<'a, 'n> Decoder<'a, 'n> {
             }
             entries.reserve(count.min(1024) as usize);
             for _ in 0..count {
-                let key = self.string(path)?;
+                let key = self.cur.string(path)?;
                 path.push(Seg::Field(key));
                 let v = self.value(values, path)?;
                 path.pop();
@@ -354,15 +354,15 @@ impl<'a, 'n> Decoder<'a, 'n> {
         what: &str,
         path: &Path<'_>,
     ) -> Result<u64, DecodeError> {
-        let count = self.varint(path)?;
+        let count = self.cur.varint(path)?;
         if count == 0 {
             return Ok(0);
         }
         if count < 0 {
-            self.varint(path)?; // block size in bytes, unused
+            self.cur.varint(path)?; // block size in bytes, unused
         }
         let count = count.unsigned_abs();
-        let remaining = self.buf.len() - self.pos;
+        let remaining = self.cur.remaining();
         if zero_sized {
             let total = (self.empty_items as u64).saturating_add(count);
             if total > MAX_EMPTY_ITEMS as u64 {
@@ -385,74 +385,6 @@ impl<'a, 'n> Decoder<'a, 'n> {
             ));
         }
         Ok(count)
-    }
-
-    fn int(&mut self, path: &Path<'_>) -> Result<i32, DecodeError> {
-        let v = self.varint(path)?;
-        i32::try_from(v).map_err(|_| malformed(path, format!("int value {v} does not fit 32 bits")))
-    }
-
-    fn string(&mut self, path: &Path<'_>) -> Result<&'a str, DecodeError> {
-        let bytes = self.length_prefixed("string", path)?;
-        std::str::from_utf8(bytes).map_err(|e| {
-            malformed(
-                path,
-                format!(
-                    "string is not valid UTF-8 (invalid byte at offset {})",
-                    e.valid_up_to()
-                ),
-            )
-        })
-    }
-
-    fn length_prefixed(&mut self, what: &str, path: &Path<'_>) -> Result<&'a [u8], DecodeError> {
-        let len = self.varint(path)?;
-        let Ok(len) = usize::try_from(len) else {
-            return Err(malformed(path, format!("{what} has negative length {len}")));
-        };
-        self.take(len, what, path)
-    }
-
-    #[inline]
-    fn take(&mut self, n: usize, what: &str, path: &Path<'_>) -> Result<&'a [u8], DecodeError> {
-        let remaining = self.buf.len() - self.pos;
-        if n > remaining {
-            return Err(malformed(
-                path,
-                format!(
-                    "{what} needs {} but only {} remain{}",
-                    bytes(n),
-                    bytes(remaining),
-                    if remaining == 1 { "s" } else { "" }
-                ),
-            ));
-        }
-        let out = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(out)
-    }
-
-    /// Zig-zag varint, as `Scanner::varint` (and apache-avro) reads it.
-    #[inline]
-    fn varint(&mut self, path: &Path<'_>) -> Result<i64, DecodeError> {
-        let mut raw = 0u64;
-        for j in 0..10 {
-            let Some(&b) = self.buf.get(self.pos) else {
-                return Err(malformed(
-                    path,
-                    "payload ends in the middle of a number or length".to_owned(),
-                ));
-            };
-            self.pos += 1;
-            raw |= u64::from(b & 0x7f) << (j * 7);
-            if b & 0x80 == 0 {
-                return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
-            }
-        }
-        Err(malformed(
-            path,
-            "variable-length integer is longer than 10 bytes".to_owned(),
-        ))
     }
 }
 

@@ -12,6 +12,7 @@ use apache_avro::schema::{
     DecimalSchema, FixedSchema, InnerDecimalSchema, NamesRef, RecordSchema, Schema, UuidSchema,
 };
 
+use super::cursor::Cursor;
 use super::{DecodeError, Path, Seg};
 
 /// Deepest nesting of records, arrays, maps and unions accepted. Only recursive schemas get near
@@ -21,8 +22,7 @@ pub(super) const MAX_DEPTH: usize = 128;
 pub(super) const MAX_EMPTY_ITEMS: usize = 100_000;
 
 pub(super) struct Scanner<'a, 'n> {
-    buf: &'a [u8],
-    pos: usize,
+    cur: Cursor<'a>,
     names: &'n NamesRef<'n>,
     depth: usize,
     empty_items: usize,
@@ -31,8 +31,7 @@ pub(super) struct Scanner<'a, 'n> {
 impl<'a, 'n> Scanner<'a, 'n> {
     pub(super) fn new(buf: &'a [u8], names: &'n NamesRef<'n>) -> Self {
         Self {
-            buf,
-            pos: 0,
+            cur: Cursor::new(buf),
             names,
             depth: 0,
             empty_items: 0,
@@ -41,11 +40,11 @@ impl<'a, 'n> Scanner<'a, 'n> {
 
     /// Bytes the datum occupied.
     pub(super) fn consumed(&self) -> usize {
-        self.pos
+        self.cur.pos()
     }
 
     fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
+        self.cur.remaining()
     }
 
     pub(super) fn scan<'p>(
@@ -60,7 +59,7 @@ impl<'a, 'n> Scanner<'a, 'n> {
     {
         match schema {
             Schema::Null => Ok(()),
-            Schema::Boolean => match self.take(1, "a boolean", path)?[0] {
+            Schema::Boolean => match self.cur.take(1, "a boolean", path)?[0] {
                 0 | 1 => Ok(()),
                 b => Err(malformed(
                     path,
@@ -68,7 +67,7 @@ impl<'a, 'n> Scanner<'a, 'n> {
                 )),
             },
             Schema::Int | Schema::Date | Schema::TimeMillis => {
-                let v = self.varint(path)?;
+                let v = self.cur.varint(path)?;
                 if i32::try_from(v).is_err() {
                     return Err(malformed(
                         path,
@@ -84,15 +83,17 @@ impl<'a, 'n> Scanner<'a, 'n> {
             | Schema::TimestampNanos
             | Schema::LocalTimestampMillis
             | Schema::LocalTimestampMicros
-            | Schema::LocalTimestampNanos => self.varint(path).map(drop),
-            Schema::Float => self.take(4, "a float", path).map(drop),
-            Schema::Double => self.take(8, "a double", path).map(drop),
+            | Schema::LocalTimestampNanos => self.cur.varint(path).map(drop),
+            Schema::Float => self.cur.take(4, "a float", path).map(drop),
+            Schema::Double => self.cur.take(8, "a double", path).map(drop),
             Schema::BigDecimal => {
                 // The bytes hold their own length-prefixed unscaled value and a scale.
-                let inner = self.length_prefixed("big-decimal", path)?;
+                let inner = self.cur.length_prefixed("big-decimal", path)?;
                 let mut parts = Scanner::new(inner, self.names);
-                parts.length_prefixed("big-decimal unscaled value", path)?;
-                parts.varint(path)?;
+                parts
+                    .cur
+                    .length_prefixed("big-decimal unscaled value", path)?;
+                parts.cur.varint(path)?;
                 if parts.remaining() > 0 {
                     return Err(malformed(
                         path,
@@ -108,16 +109,16 @@ impl<'a, 'n> Scanner<'a, 'n> {
             | Schema::Decimal(DecimalSchema {
                 inner: InnerDecimalSchema::Bytes,
                 ..
-            }) => self.length_prefixed("bytes", path).map(drop),
-            Schema::String => self.string(path).map(drop),
+            }) => self.cur.length_prefixed("bytes", path).map(drop),
+            Schema::String => self.cur.string(path).map(drop),
             Schema::Uuid(UuidSchema::String) => {
-                let s = self.string(path)?;
+                let s = self.cur.string(path)?;
                 uuid::Uuid::parse_str(s)
                     .map_err(|e| malformed(path, format!("uuid string {s:?} is invalid: {e}")))?;
                 Ok(())
             }
             Schema::Uuid(UuidSchema::Bytes) => {
-                let n = self.length_prefixed("uuid bytes", path)?.len();
+                let n = self.cur.length_prefixed("uuid bytes", path)?.len();
                 if n != 16 {
                     return Err(malformed(path, format!("uuid is {n} bytes; expected 16")));
                 }
@@ -129,9 +130,9 @@ impl<'a, 'n> Scanner<'a, 'n> {
             | Schema::Decimal(DecimalSchema {
                 inner: InnerDecimalSchema::Fixed(FixedSchema { size, .. }),
                 ..
-            }) => self.take(*size, "a fixed", path).map(drop),
+            }) => self.cur.take(*size, "a fixed", path).map(drop),
             Schema::Enum(e) => {
-                let index = self.varint(path)?;
+                let index = self.cur.varint(path)?;
                 if usize::try_from(index).map_or(true, |i| i >= e.symbols.len()) {
                     return Err(malformed(
                         path,
@@ -145,7 +146,7 @@ impl<'a, 'n> Scanner<'a, 'n> {
                 Ok(())
             }
             Schema::Union(u) => {
-                let index = self.varint(path)?;
+                let index = self.cur.varint(path)?;
                 let variants = u.variants();
                 let Some(branch) = usize::try_from(index).ok().and_then(|i| variants.get(i)) else {
                     return Err(malformed(
@@ -219,12 +220,12 @@ impl<'a, 'n> Scanner<'a, 'n> {
         let zero_sized = !is_map && can_be_empty(item, self.names, ns, 0);
         let mut index = 0usize;
         loop {
-            let count = self.varint(path)?;
+            let count = self.cur.varint(path)?;
             if count == 0 {
                 return Ok(());
             }
             if count < 0 {
-                self.varint(path)?; // block size in bytes, unused
+                self.cur.varint(path)?; // block size in bytes, unused
             }
             let count = count.unsigned_abs();
             if zero_sized {
@@ -250,7 +251,7 @@ impl<'a, 'n> Scanner<'a, 'n> {
             }
             for _ in 0..count {
                 if is_map {
-                    let key = self.string(path)?;
+                    let key = self.cur.string(path)?;
                     path.push(Seg::Field(key));
                 } else {
                     path.push(Seg::Index(index));
@@ -260,67 +261,6 @@ impl<'a, 'n> Scanner<'a, 'n> {
                 index += 1;
             }
         }
-    }
-
-    fn string<'p>(&mut self, path: &Path<'p>) -> Result<&'a str, DecodeError> {
-        let bytes = self.length_prefixed("string", path)?;
-        std::str::from_utf8(bytes).map_err(|e| {
-            malformed(
-                path,
-                format!(
-                    "string is not valid UTF-8 (invalid byte at offset {})",
-                    e.valid_up_to()
-                ),
-            )
-        })
-    }
-
-    fn length_prefixed(&mut self, what: &str, path: &Path<'_>) -> Result<&'a [u8], DecodeError> {
-        let len = self.varint(path)?;
-        let Ok(len) = usize::try_from(len) else {
-            return Err(malformed(path, format!("{what} has negative length {len}")));
-        };
-        self.take(len, what, path)
-    }
-
-    fn take(&mut self, n: usize, what: &str, path: &Path<'_>) -> Result<&'a [u8], DecodeError> {
-        if n > self.remaining() {
-            return Err(malformed(
-                path,
-                format!(
-                    "{what} needs {} but only {} remain{}",
-                    bytes(n),
-                    bytes(self.remaining()),
-                    if self.remaining() == 1 { "s" } else { "" }
-                ),
-            ));
-        }
-        let out = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(out)
-    }
-
-    /// Zig-zag varint, exactly as apache-avro reads it (at most 10 bytes; excess high bits of
-    /// the tenth byte are dropped).
-    fn varint(&mut self, path: &Path<'_>) -> Result<i64, DecodeError> {
-        let mut raw = 0u64;
-        for j in 0..10 {
-            let Some(&b) = self.buf.get(self.pos) else {
-                return Err(malformed(
-                    path,
-                    "payload ends in the middle of a number or length".to_owned(),
-                ));
-            };
-            self.pos += 1;
-            raw |= u64::from(b & 0x7f) << (j * 7);
-            if b & 0x80 == 0 {
-                return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
-            }
-        }
-        Err(malformed(
-            path,
-            "variable-length integer is longer than 10 bytes".to_owned(),
-        ))
     }
 }
 
