@@ -1,20 +1,19 @@
 //! The JSON contract of `avro_json`, pinned line by line, plus the spec §1.5 golden vectors,
 //! schema evolution, schema references and hostile payloads.
 
+mod pure_common;
+
 use apache_avro::types::Value;
-use apache_avro::writer::datum::GenericDatumWriter;
-use apache_avro::{Days, Decimal, Duration, Millis, Months, Schema};
-use base64::Engine;
+use apache_avro::{Days, Decimal, Duration, Millis, Months};
 use pipe_avro_enricher::avro_json::{
     decode, decode_for, decode_plain, DecodeError, ReaderSchema, WriterSchema,
 };
 use pipe_avro_enricher::framing::{parse_frame, SchemaRef, WireFormat};
+use pure_common::{b64, encode, writer, CONFLUENT_SAMPLE, PRODUCT};
 use serde_json::json;
 
-const CONFLUENT_SAMPLE: &str = "AAABhqH+zAEKMTMxMTkKMTMxMTkAAAAAgJ/JQA==";
 const GLUE_SAMPLE: &str =
     "AwCTpTSK4StOq6M+06m3n5Q2GBRsZkNtUVZCallOABRibG5GTG9TRHVZAgIUWVhlWmVWZVFjdgAUQ0FITHBlb3h3RgAA";
-const PRODUCT: &str = r#"{"type":"record","name":"Product","fields":[{"name":"id","type":"long"},{"name":"name","type":"string"},{"name":"description","type":"string"},{"name":"price","type":"double"}]}"#;
 /// `shared/customer_schema.avsc` of the Glue sample, reconstructed from the golden bytes:
 /// `email_addresses` is a union (`02` selects the array branch, matching the sample README's
 /// `{"array": [...]}`), and CARD is symbol 0 (the generated builder's default).
@@ -27,23 +26,6 @@ const CUSTOMER: &str = r#"{"type":"record","name":"Customer","namespace":"exampl
     {"name":"customer_address","type":"string"},
     {"name":"mode_of_payment","type":{"type":"enum","name":"PaymentMode","symbols":["CARD","CASH"]},"default":"CARD"},
     {"name":"customer_rating","type":["null","int"],"default":null}]}"#;
-
-fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
-}
-
-fn writer(text: &str) -> WriterSchema {
-    WriterSchema::parse(text, &[]).unwrap()
-}
-
-fn encode(schema: &str, value: Value) -> Vec<u8> {
-    let schema = Schema::parse_str(schema).unwrap();
-    GenericDatumWriter::builder(&schema)
-        .build()
-        .unwrap()
-        .write_value_to_vec(value)
-        .unwrap()
-}
 
 /// Encode `value` with apache-avro, decode it with ours, return the JSON text.
 fn round_trip(schema: &str, value: Value) -> String {

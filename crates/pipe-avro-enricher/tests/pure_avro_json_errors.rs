@@ -1,33 +1,15 @@
 //! `avro_json` failure modes: every error names the field, hostile sizes fail before any
 //! allocation, and bad schemas are reported as such.
 
-use apache_avro::types::Value;
-use apache_avro::writer::datum::GenericDatumWriter;
-use apache_avro::Schema;
-use base64::Engine;
-use pipe_avro_enricher::avro_json::{decode, DecodeError, ReaderSchema, SchemaError, WriterSchema};
+mod pure_common;
 
-const CONFLUENT_SAMPLE: &str = "AAABhqH+zAEKMTMxMTkKMTMxMTkAAAAAgJ/JQA==";
-const PRODUCT: &str = r#"{"type":"record","name":"Product","fields":[{"name":"id","type":"long"},{"name":"name","type":"string"},{"name":"description","type":"string"},{"name":"price","type":"double"}]}"#;
+use apache_avro::types::Value;
+
+use pipe_avro_enricher::avro_json::{decode, DecodeError, ReaderSchema, SchemaError, WriterSchema};
+use pure_common::{b64, encode, writer, CONFLUENT_SAMPLE, PRODUCT};
+
 const ADDRESS: &str = r#"{"type":"record","name":"Address","namespace":"com.acme","fields":[{"name":"zip","type":"string"},{"name":"country","type":"com.acme.Country"}]}"#;
 const ORDER: &str = r#"{"type":"record","name":"Order","namespace":"com.acme.orders","fields":[{"name":"ship_to","type":"com.acme.Address"},{"name":"bill_to","type":["null","com.acme.Address"]}]}"#;
-
-fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
-}
-
-fn writer(text: &str) -> WriterSchema {
-    WriterSchema::parse(text, &[]).unwrap()
-}
-
-fn encode(schema: &str, value: Value) -> Vec<u8> {
-    let schema = Schema::parse_str(schema).unwrap();
-    GenericDatumWriter::builder(&schema)
-        .build()
-        .unwrap()
-        .write_value_to_vec(value)
-        .unwrap()
-}
 
 fn field(name: &str, ty: &str) -> String {
     format!(r#"{{"type":"record","name":"R","fields":[{{"name":"{name}","type":{ty}}}]}}"#)

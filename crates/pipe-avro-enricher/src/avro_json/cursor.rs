@@ -3,7 +3,7 @@
 //! checked against the bytes left before anything is taken, so a hostile
 //! length prefix can never make either walker allocate.
 
-use super::scan::{bytes, malformed};
+use super::scan::{bytes, malformed, MAX_EMPTY_ITEMS};
 use super::{DecodeError, Path};
 
 pub(super) struct Cursor<'a> {
@@ -100,5 +100,49 @@ impl<'a> Cursor<'a> {
             path,
             "variable-length integer is longer than 10 bytes".to_owned(),
         ))
+    }
+
+    /// The next array/map block's item count (0 at the end): a negative count
+    /// is followed by the block's byte size. Checked against the bytes left,
+    /// or, for items that may occupy no bytes, against the datum's
+    /// `empty_items` budget, so a claimed count never drives allocation.
+    pub(super) fn block_count(
+        &mut self,
+        empty_items: &mut usize,
+        zero_sized: bool,
+        what: &str,
+        path: &Path<'_>,
+    ) -> Result<u64, DecodeError> {
+        let count = self.varint(path)?;
+        if count == 0 {
+            return Ok(0);
+        }
+        if count < 0 {
+            self.varint(path)?; // block size in bytes, unused
+        }
+        let count = count.unsigned_abs();
+        let remaining = self.remaining();
+        if zero_sized {
+            let total = (*empty_items as u64).saturating_add(count);
+            if total > MAX_EMPTY_ITEMS as u64 {
+                return Err(malformed(
+                    path,
+                    format!(
+                        "array expands to more than {MAX_EMPTY_ITEMS} items that occupy no bytes"
+                    ),
+                ));
+            }
+            *empty_items = total as usize;
+        } else if count > remaining as u64 {
+            return Err(malformed(
+                path,
+                format!(
+                    "{what} block claims {count} items but only {} remain{}",
+                    bytes(remaining),
+                    if remaining == 1 { "s" } else { "" }
+                ),
+            ));
+        }
+        Ok(count)
     }
 }

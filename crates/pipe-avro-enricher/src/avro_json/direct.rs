@@ -15,7 +15,7 @@ use serde_json::{Map, Value as Json};
 use super::compile::{Node, NodeId, Program};
 use super::cursor::Cursor;
 use super::decimal::format_decimal;
-use super::scan::{bytes, malformed, MAX_DEPTH, MAX_EMPTY_ITEMS};
+use super::scan::{bytes, malformed, MAX_DEPTH};
 use super::time::{self, Unit};
 use super::walk::{convert, float32, float64};
 use super::{DecodeError, Path, Seg};
@@ -291,7 +291,9 @@ impl<'a, 'n> Decoder<'a, 'n> {
     {
         let mut out = Vec::new();
         loop {
-            let count = self.block_count(zero_sized, "array", path)?;
+            let count = self
+                .cur
+                .block_count(&mut self.empty_items, zero_sized, "array", path)?;
             if count == 0 {
                 return Ok(Json::Array(out));
             }
@@ -315,7 +317,9 @@ impl<'a, 'n> Decoder<'a, 'n> {
         let outer = self.deferred.take();
         let mut entries: Vec<(&'a str, Json, Option<DecodeError>)> = Vec::new();
         loop {
-            let count = self.block_count(false, "map", path)?;
+            let count = self
+                .cur
+                .block_count(&mut self.empty_items, false, "map", path)?;
             if count == 0 {
                 break;
             }
@@ -344,47 +348,6 @@ impl<'a, 'n> Decoder<'a, 'n> {
         }
         self.deferred = outer.or(first_error);
         Ok(Json::Object(out))
-    }
-
-    /// The next block's item count (0 at the end), checked against the bytes left or, for
-    /// items that may occupy no bytes, against the datum's empty-item budget.
-    fn block_count(
-        &mut self,
-        zero_sized: bool,
-        what: &str,
-        path: &Path<'_>,
-    ) -> Result<u64, DecodeError> {
-        let count = self.cur.varint(path)?;
-        if count == 0 {
-            return Ok(0);
-        }
-        if count < 0 {
-            self.cur.varint(path)?; // block size in bytes, unused
-        }
-        let count = count.unsigned_abs();
-        let remaining = self.cur.remaining();
-        if zero_sized {
-            let total = (self.empty_items as u64).saturating_add(count);
-            if total > MAX_EMPTY_ITEMS as u64 {
-                return Err(malformed(
-                    path,
-                    format!(
-                        "array expands to more than {MAX_EMPTY_ITEMS} items that occupy no bytes"
-                    ),
-                ));
-            }
-            self.empty_items = total as usize;
-        } else if count > remaining as u64 {
-            return Err(malformed(
-                path,
-                format!(
-                    "{what} block claims {count} items but only {} remain{}",
-                    bytes(remaining),
-                    if remaining == 1 { "s" } else { "" }
-                ),
-            ));
-        }
-        Ok(count)
     }
 }
 

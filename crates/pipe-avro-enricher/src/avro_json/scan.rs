@@ -220,34 +220,11 @@ impl<'a, 'n> Scanner<'a, 'n> {
         let zero_sized = !is_map && can_be_empty(item, self.names, ns, 0);
         let mut index = 0usize;
         loop {
-            let count = self.cur.varint(path)?;
+            let count = self
+                .cur
+                .block_count(&mut self.empty_items, zero_sized, what, path)?;
             if count == 0 {
                 return Ok(());
-            }
-            if count < 0 {
-                self.cur.varint(path)?; // block size in bytes, unused
-            }
-            let count = count.unsigned_abs();
-            if zero_sized {
-                let total = (self.empty_items as u64).saturating_add(count);
-                if total > MAX_EMPTY_ITEMS as u64 {
-                    return Err(malformed(
-                        path,
-                        format!(
-                            "array expands to more than {MAX_EMPTY_ITEMS} items that occupy no bytes"
-                        ),
-                    ));
-                }
-                self.empty_items = total as usize;
-            } else if count > self.remaining() as u64 {
-                return Err(malformed(
-                    path,
-                    format!(
-                        "{what} block claims {count} items but only {} remain{}",
-                        bytes(self.remaining()),
-                        if self.remaining() == 1 { "s" } else { "" }
-                    ),
-                ));
             }
             for _ in 0..count {
                 if is_map {
