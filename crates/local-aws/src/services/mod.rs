@@ -7,10 +7,25 @@ use crate::Service;
 pub mod confluent_schema_registry;
 pub mod network_firewall;
 
+// ~~ firewall (issue 4) modules ~~
+
+// ~~ control-plane (issue 5) modules ~~
+
+// ~~ sbom (issue 7) modules ~~
+
+// ~~ audit (issue 6) modules ~~
+
 /// Every built-in service, as [`crate::LocalAws::new`] registers them.
 pub fn builtin() -> Vec<Arc<dyn Service>> {
     vec![
         Arc::new(network_firewall::NetworkFirewall::new()),
         Arc::new(confluent_schema_registry::ConfluentSchemaRegistry::new()),
+        // ~~ firewall (issue 4) services ~~
+
+        // ~~ control-plane (issue 5) services ~~
+
+        // ~~ sbom (issue 7) services ~~
+
+        // ~~ audit (issue 6) services ~~
     ]
 }

@@ -10,6 +10,14 @@
 
 mod enricher;
 
+// ~~ firewall (issue 4) modules ~~
+
+// ~~ control-plane (issue 5) modules ~~
+
+// ~~ sbom (issue 7) modules ~~
+
+// ~~ audit (issue 6) modules ~~
+
 use std::time::Duration;
 
 use e2e_tests::local_cloud::LocalCloud;
@@ -76,8 +84,25 @@ async fn cold_starts(cloud: &LocalCloud, cases: Vec<Case>) {
 async fn main() {
     let cloud = LocalCloud::start().await.expect("local cloud");
     println!("== cold start, size, memory (release builds, local Runtime API)");
-    let cases = vec![enricher::case(&cloud).await];
+    let cases = vec![
+        enricher::case(&cloud).await,
+        // ~~ firewall (issue 4) cases ~~
+
+        // ~~ control-plane (issue 5) cases ~~
+
+        // ~~ sbom (issue 7) cases ~~
+
+        // ~~ audit (issue 6) cases ~~
+    ];
     cold_starts(&cloud, cases).await;
     println!("\n== pipe-avro-enricher in process, one core, schemas cached");
     enricher::throughput(&cloud).await;
+
+    // ~~ firewall (issue 4) measurements ~~
+
+    // ~~ control-plane (issue 5) measurements ~~
+
+    // ~~ sbom (issue 7) measurements ~~
+
+    // ~~ audit (issue 6) measurements ~~
 }

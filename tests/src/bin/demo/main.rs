@@ -5,6 +5,14 @@
 mod local_aws;
 mod pipe_avro_enricher;
 
+// ~~ firewall (issue 4) modules ~~
+
+// ~~ control-plane (issue 5) modules ~~
+
+// ~~ sbom (issue 7) modules ~~
+
+// ~~ audit (issue 6) modules ~~
+
 use e2e_tests::demo::Demo;
 use e2e_tests::local_cloud::LocalCloud;
 
@@ -25,6 +33,14 @@ async fn main() {
 
     pipe_avro_enricher::act(&mut demo, &cloud).await;
     local_aws::act(&mut demo, &cloud).await;
+
+    // ~~ firewall (issue 4) acts ~~
+
+    // ~~ control-plane (issue 5) acts ~~
+
+    // ~~ sbom (issue 7) acts ~~
+
+    // ~~ audit (issue 6) acts ~~
 
     demo.act("what happened in the local cloud");
     summary(&cloud).await;
