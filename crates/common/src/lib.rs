@@ -30,6 +30,8 @@ pub mod yaml;
 
 // ~~ audit (issue 6) modules ~~
 
+// ~~ audit-forwarder (issue 6) modules ~~
+
 pub use failure::{FailureClass, FunctionError};
 pub use runtime::{Invocation, Startup};
 

@@ -15,6 +15,8 @@ pub mod network_firewall;
 
 // ~~ audit (issue 6) modules ~~
 
+// ~~ audit-forwarder (issue 6) modules ~~
+
 /// Every built-in service, as [`crate::LocalAws::new`] registers them.
 pub fn builtin() -> Vec<Arc<dyn Service>> {
     vec![
@@ -27,5 +29,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         // ~~ sbom (issue 7) services ~~
 
         // ~~ audit (issue 6) services ~~
+
+        // ~~ audit-forwarder (issue 6) services ~~
     ]
 }

@@ -18,6 +18,8 @@ mod enricher;
 
 // ~~ audit (issue 6) modules ~~
 
+// ~~ audit-forwarder (issue 6) modules ~~
+
 use std::time::Duration;
 
 use e2e_tests::local_cloud::LocalCloud;
@@ -93,6 +95,8 @@ async fn main() {
         // ~~ sbom (issue 7) cases ~~
 
         // ~~ audit (issue 6) cases ~~
+
+        // ~~ audit-forwarder (issue 6) cases ~~
     ];
     cold_starts(&cloud, cases).await;
     println!("\n== pipe-avro-enricher in process, one core, schemas cached");
@@ -105,4 +109,6 @@ async fn main() {
     // ~~ sbom (issue 7) measurements ~~
 
     // ~~ audit (issue 6) measurements ~~
+
+    // ~~ audit-forwarder (issue 6) measurements ~~
 }

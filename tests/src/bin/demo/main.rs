@@ -13,6 +13,8 @@ mod pipe_avro_enricher;
 
 // ~~ audit (issue 6) modules ~~
 
+// ~~ audit-forwarder (issue 6) modules ~~
+
 use e2e_tests::demo::Demo;
 use e2e_tests::local_cloud::LocalCloud;
 
@@ -41,6 +43,8 @@ async fn main() {
     // ~~ sbom (issue 7) acts ~~
 
     // ~~ audit (issue 6) acts ~~
+
+    // ~~ audit-forwarder (issue 6) acts ~~
 
     demo.act("what happened in the local cloud");
     summary(&cloud).await;
