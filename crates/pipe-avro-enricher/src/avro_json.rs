@@ -24,10 +24,12 @@ mod compile;
 mod cursor;
 mod decimal;
 mod direct;
+mod render;
 mod scan;
 mod time;
 mod walk;
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -312,29 +314,108 @@ pub fn decode_for(
     decode_inner(payload, writer, reader, confluent)
 }
 
+/// A decoded datum, ready to serialize: Avro bytes already checked against the compiled writer
+/// schema and rendered while they are serialized (no intermediate value), or a JSON value
+/// (reader schemas, the apache-avro path).
+pub struct Decoded<'a>(Repr<'a>);
+
+enum Repr<'a> {
+    Json(serde_json::Value),
+    Avro {
+        program: &'a compile::Program,
+        payload: &'a [u8],
+    },
+}
+
+impl Decoded<'_> {
+    /// A value that is already JSON.
+    pub fn json(value: serde_json::Value) -> Self {
+        Decoded(Repr::Json(value))
+    }
+
+    /// The datum as a JSON value, e.g. to mask fields of it.
+    pub fn into_json(self) -> serde_json::Value {
+        match self.0 {
+            Repr::Json(v) => v,
+            Repr::Avro { program, payload } => {
+                direct::decode(program, payload).expect("a checked datum decodes as it checked")
+            }
+        }
+    }
+}
+
+impl serde::Serialize for Decoded<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Repr::Json(v) => v.serialize(s),
+            Repr::Avro { program, payload } => {
+                let pos = Cell::new(0);
+                render::Value {
+                    nodes: &program.nodes,
+                    node: program.root,
+                    buf: payload,
+                    pos: &pos,
+                }
+                .serialize(s)
+            }
+        }
+    }
+}
+
+/// Like [`decode_for`], but a datum the direct decoder handles is only checked here and
+/// rendered when serialized: the output record's serializer receives its values as they are
+/// read. Errors are [`decode_for`]'s, exactly.
+pub fn decode_for_output<'a>(
+    schema: &SchemaRef,
+    payload: &'a [u8],
+    writer: &'a WriterSchema,
+    reader: Option<&ReaderSchema>,
+) -> Result<Decoded<'a>, DecodeError> {
+    let confluent = !matches!(schema, SchemaRef::GlueVersion(_));
+    match direct_program(payload, writer, reader, confluent) {
+        Some(program) => {
+            direct::check(program, payload)?;
+            Ok(Decoded(Repr::Avro { program, payload }))
+        }
+        None => decode_inner(payload, writer, reader, confluent).map(Decoded::json),
+    }
+}
+
+/// The compiled writer schema when the direct decoder applies to this payload.
+fn direct_program<'w>(
+    payload: &[u8],
+    writer: &'w WriterSchema,
+    reader: Option<&ReaderSchema>,
+    raw_top_level_bytes: bool,
+) -> Option<&'w compile::Program> {
+    let limit = init_limits();
+    if reader.is_some() || (raw_top_level_bytes && matches!(writer.parsed.main, Schema::Bytes)) {
+        return None;
+    }
+    // Above this size apache-avro's allocation limit could reject a datum the direct decoder
+    // accepts; such payloads keep the reference path and its exact errors.
+    let direct_max = limit / std::mem::size_of::<(String, Value)>();
+    writer
+        .compiled
+        .as_deref()
+        .filter(|_| payload.len() <= direct_max)
+}
+
 fn decode_inner(
     payload: &[u8],
     writer: &WriterSchema,
     reader: Option<&ReaderSchema>,
     raw_top_level_bytes: bool,
 ) -> Result<serde_json::Value, DecodeError> {
-    let limit = init_limits();
-    if reader.is_none() {
-        if raw_top_level_bytes && matches!(writer.parsed.main, Schema::Bytes) {
-            return Ok(serde_json::Value::String(
-                base64::engine::general_purpose::STANDARD.encode(payload),
-            ));
-        }
-        // Above this size apache-avro's allocation limit could reject a datum the direct
-        // decoder accepts; such payloads keep the reference path and its exact errors.
-        let direct_max = limit / std::mem::size_of::<(String, Value)>();
-        if let Some(program) = writer.compiled.as_deref() {
-            if payload.len() <= direct_max {
-                return direct::decode(program, payload);
-            }
-        }
+    if reader.is_none() && raw_top_level_bytes && matches!(writer.parsed.main, Schema::Bytes) {
+        return Ok(serde_json::Value::String(
+            base64::engine::general_purpose::STANDARD.encode(payload),
+        ));
     }
-    decode_reference(payload, writer, reader, raw_top_level_bytes)
+    match direct_program(payload, writer, reader, raw_top_level_bytes) {
+        Some(program) => direct::decode(program, payload),
+        None => decode_reference(payload, writer, reader, raw_top_level_bytes),
+    }
 }
 
 /// The reference path: validate with `scan`, decode with apache-avro, convert with `walk`.

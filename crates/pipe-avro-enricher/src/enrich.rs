@@ -3,6 +3,7 @@
 //! without AWS and shared by the Lambda handler and the offline `decode`
 //! command.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -10,11 +11,11 @@ use futures_util::future::join_all;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::avro_json::{decode_for, ReaderSchema, WriterSchema};
+use crate::avro_json::{decode_for_output, Decoded, ReaderSchema, WriterSchema};
 use crate::dead_letters::{DeadLetter, FailureKind};
-use crate::framing::{parse_frame, SchemaRef, WireFormat};
+use crate::framing::{parse_frame, Framed, SchemaRef, WireFormat};
 use crate::mask::MaskRules;
-use crate::record::{decode_base64, readable, readable_headers, RecordFields};
+use crate::record::{decode_base64, readable, ReadableHeaders, RecordFields};
 use crate::registry::{FetchError, SchemaSource};
 use crate::schema_cache::SchemaCache;
 
@@ -76,7 +77,7 @@ impl Position {
 enum Failure {
     Record {
         /// Where the record came from, when its fields could be read.
-        position: Option<Position>,
+        position: Option<Box<Position>>,
         kind: FailureKind,
         message: String,
         schema_id: Option<Value>,
@@ -157,7 +158,9 @@ impl<S: SchemaSource> Enricher<S> {
                         self.settings.max_output_records, self.settings.max_output_bytes
                     );
                     // Decoded records parse; the position is only needed here.
-                    let position = RecordFields::parse(&record).ok().map(|f| Position::of(&f));
+                    let position = RecordFields::parse(&record)
+                        .ok()
+                        .map(|f| Box::new(Position::of(&f)));
                     (position, (FailureKind::Overflow, message, None))
                 }
                 Err(Failure::Record {
@@ -169,7 +172,7 @@ impl<S: SchemaSource> Enricher<S> {
                 Err(Failure::Unavailable(message)) => return Err(message),
             };
             let (kind, message, schema_id) = failure;
-            let position = position.unwrap_or_default();
+            let position = position.map(|p| *p).unwrap_or_default();
             outcome.dead_letters.push(DeadLetter {
                 topic: position.topic,
                 partition: position.partition,
@@ -194,7 +197,7 @@ impl<S: SchemaSource> Enricher<S> {
                 schema_id,
                 ..
             }) => Err(Failure::Record {
-                position: Some(Position::of(&fields)),
+                position: Some(Box::new(Position::of(&fields))),
                 kind,
                 message,
                 schema_id,
@@ -215,80 +218,97 @@ impl<S: SchemaSource> Enricher<S> {
             .map(Arc::as_ref);
 
         // Value: a tombstone stays null and is a success.
-        let mut value_schema = None;
-        let mut value = Value::Null;
-        if let Some(text) = fields.value {
-            let bytes = decode_base64("value", text)
-                .map_err(|e| record_failure(FailureKind::Base64, e.to_string(), None))?;
-            let (schema, mut json) = self
-                .decode_framed(&bytes, fields.header("__value_schema_id"), reader, "value")
-                .await?;
-            self.settings.mask.apply(&mut json);
-            value_schema = Some(schema);
-            value = json;
-        }
-
-        // Key: framed keys decode like values; others are text (or base64).
-        let mut key_schema = None;
-        let key = match fields.key {
-            None => Value::Null,
-            Some(text) => {
-                let bytes = decode_base64("key", text)
-                    .map_err(|e| record_failure(FailureKind::Base64, e.to_string(), None))?;
-                let header = fields.header("__key_schema_id");
-                if header.is_some() || looks_framed(&bytes, self.settings.wire_format) {
-                    let (schema, json) = self.decode_framed(&bytes, header, None, "key").await?;
-                    key_schema = Some(schema);
-                    json
+        let value_bytes = match fields.value {
+            Some(text) => Some(
+                decode_base64("value", text)
+                    .map_err(|e| record_failure(FailureKind::Base64, e.to_string(), None))?,
+            ),
+            None => None,
+        };
+        let value_datum = match &value_bytes {
+            Some(bytes) => Some(
+                self.framed(bytes, fields.header("__value_schema_id"), "value")
+                    .await?,
+            ),
+            None => None,
+        };
+        let value = match &value_datum {
+            None => Field::Null,
+            Some(datum) => {
+                let decoded = datum.decode(reader, "value")?;
+                if self.settings.mask.is_empty() {
+                    Field::Decoded(decoded)
                 } else {
-                    readable(&bytes)
+                    let mut json = decoded.into_json();
+                    self.settings.mask.apply(&mut json);
+                    Field::Decoded(Decoded::json(json))
                 }
             }
+        };
+
+        // Key: framed keys decode like values; others are text (or base64).
+        let key_bytes = match fields.key {
+            Some(text) => Some(
+                decode_base64("key", text)
+                    .map_err(|e| record_failure(FailureKind::Base64, e.to_string(), None))?,
+            ),
+            None => None,
+        };
+        let key_header = fields.header("__key_schema_id");
+        let key_datum = match &key_bytes {
+            Some(bytes)
+                if key_header.is_some() || looks_framed(bytes, self.settings.wire_format) =>
+            {
+                Some(self.framed(bytes, key_header, "key").await?)
+            }
+            _ => None,
+        };
+        let key = match (&key_datum, &key_bytes) {
+            (Some(datum), _) => Field::Decoded(datum.decode(None, "key")?),
+            (None, Some(bytes)) => Field::Text(readable(bytes)),
+            (None, None) => Field::Null,
         };
 
         let Value::Object(original) = record else {
             unreachable!("RecordFields::parse accepts objects only")
         };
-        let headers = original
-            .contains_key("headers")
-            .then(|| readable_headers(&fields.headers));
         let output = OutputRecord {
             original,
             key: &key,
             value: &value,
-            headers: headers.as_ref(),
-            value_schema: value_schema.as_ref().map(schema_id_json),
-            key_schema: key_schema.as_ref().map(schema_id_json),
+            headers: ReadableHeaders(&fields.headers),
+            value_schema: value_datum
+                .as_ref()
+                .map(|d| schema_id_json(&d.frame.schema)),
+            key_schema: key_datum.as_ref().map(|d| schema_id_json(&d.frame.schema)),
         };
-        // Serialized straight into the raw output: no clone of the input
-        // record and no second parse of the text.
+        // Serialized straight into the raw output: no clone of the input record, no value tree
+        // for the decoded Avro and no second parse of the text.
         serde_json::value::to_raw_value(&output)
             .map_err(|e| record_failure(FailureKind::Decode, e.to_string(), None))
     }
 
-    async fn decode_framed(
+    /// A framed key or value with its writer schema, from the cache or the registry.
+    async fn framed<'b>(
         &self,
-        bytes: &[u8],
+        bytes: &'b [u8],
         header: Option<&[u8]>,
-        reader: Option<&ReaderSchema>,
         field: &str,
-    ) -> Result<(SchemaRef, Value), Failure> {
-        let framed = parse_frame(bytes, self.settings.wire_format, header)
+    ) -> Result<FramedDatum<'b>, Failure> {
+        let frame = parse_frame(bytes, self.settings.wire_format, header)
             .map_err(|e| record_failure(FailureKind::Framing, format!("{field}: {e}"), None))?;
-        let id = Some(schema_id_json(&framed.schema));
         let writer = self
-            .writer_schema(&framed.schema)
+            .writer_schema(&frame.schema)
             .await
             .map_err(|f| match f {
-                Failure::Record { kind, message, .. } => {
-                    record_failure(kind, format!("{field}: {message}"), id.clone())
-                }
+                Failure::Record { kind, message, .. } => record_failure(
+                    kind,
+                    format!("{field}: {message}"),
+                    Some(schema_id_json(&frame.schema)),
+                ),
                 unavailable => unavailable,
             })?;
-        let json = decode_for(&framed.schema, &framed.payload, &writer, reader).map_err(|e| {
-            record_failure(FailureKind::Decode, format!("{field}: {e}"), id.clone())
-        })?;
-        Ok((framed.schema, json))
+        Ok(FramedDatum { frame, writer })
     }
 
     /// The parsed writer schema, from the cache or the registry.
@@ -308,13 +328,54 @@ impl<S: SchemaSource> Enricher<S> {
     }
 }
 
+/// A key or value with its writer schema.
+struct FramedDatum<'b> {
+    frame: Framed<'b>,
+    writer: Arc<WriterSchema>,
+}
+
+impl FramedDatum<'_> {
+    fn decode(&self, reader: Option<&ReaderSchema>, field: &str) -> Result<Decoded<'_>, Failure> {
+        decode_for_output(
+            &self.frame.schema,
+            &self.frame.payload,
+            &self.writer,
+            reader,
+        )
+        .map_err(|e| {
+            record_failure(
+                FailureKind::Decode,
+                format!("{field}: {e}"),
+                Some(schema_id_json(&self.frame.schema)),
+            )
+        })
+    }
+}
+
+/// A decoded key or value in the output record.
+enum Field<'a> {
+    Null,
+    Text(Cow<'a, str>),
+    Decoded(Decoded<'a>),
+}
+
+impl serde::Serialize for Field<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Null => s.serialize_unit(),
+            Field::Text(text) => s.serialize_str(text),
+            Field::Decoded(d) => d.serialize(s),
+        }
+    }
+}
+
 /// The output record: the input record's fields in their order, with
 /// `key`, `value` and `headers` decoded, then the schema ids.
 struct OutputRecord<'a> {
     original: &'a serde_json::Map<String, Value>,
-    key: &'a Value,
-    value: &'a Value,
-    headers: Option<&'a Value>,
+    key: &'a Field<'a>,
+    value: &'a Field<'a>,
+    headers: ReadableHeaders<'a>,
     value_schema: Option<Value>,
     key_schema: Option<Value>,
 }
@@ -323,19 +384,26 @@ impl serde::Serialize for OutputRecord<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
+        let (mut key, mut value) = (false, false);
         for (name, v) in self.original {
-            let v = match name.as_str() {
-                "key" => self.key,
-                "value" => self.value,
-                "headers" => self.headers.unwrap_or(v),
-                _ => v,
-            };
-            map.serialize_entry(name, v)?;
-        }
-        for (name, v) in [("key", self.key), ("value", self.value)] {
-            if !self.original.contains_key(name) {
-                map.serialize_entry(name, v)?;
+            match name.as_str() {
+                "key" => {
+                    key = true;
+                    map.serialize_entry(name, self.key)?
+                }
+                "value" => {
+                    value = true;
+                    map.serialize_entry(name, self.value)?
+                }
+                "headers" => map.serialize_entry(name, &self.headers)?,
+                _ => map.serialize_entry(name, v)?,
             }
+        }
+        if !key {
+            map.serialize_entry("key", self.key)?;
+        }
+        if !value {
+            map.serialize_entry("value", self.value)?;
         }
         if let Some(id) = &self.value_schema {
             map.serialize_entry("valueSchemaId", id)?;

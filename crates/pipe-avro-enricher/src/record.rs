@@ -175,25 +175,33 @@ pub fn decode_base64(field: &str, text: &str) -> Result<Vec<u8>, RecordError> {
 
 /// Bytes shown to humans: the UTF-8 text, or standard base64 when the bytes
 /// are not UTF-8.
-pub fn readable(bytes: &[u8]) -> Value {
+pub fn readable(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
-        Ok(s) => Value::String(s.to_string()),
-        Err(_) => Value::String(BASE64.encode(bytes)),
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(BASE64.encode(bytes)),
     }
 }
 
-/// Headers as `[{"name": "text"}]`, order and duplicates kept.
-pub fn readable_headers(headers: &[(&str, Vec<u8>)]) -> Value {
-    Value::Array(
-        headers
-            .iter()
-            .map(|(name, bytes)| {
-                let mut m = Map::new();
-                m.insert(name.to_string(), readable(bytes));
-                Value::Object(m)
-            })
-            .collect(),
-    )
+/// Headers as `[{"name": "text"}]` when serialized, order and duplicates kept.
+pub struct ReadableHeaders<'a>(pub &'a [(&'a str, Vec<u8>)]);
+
+impl serde::Serialize for ReadableHeaders<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        struct One<'h>(&'h str, &'h [u8]);
+        impl serde::Serialize for One<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry(self.0, &readable(self.1))?;
+                m.end()
+            }
+        }
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (name, bytes) in self.0 {
+            seq.serialize_element(&One(name, bytes))?;
+        }
+        seq.end()
+    }
 }
 
 #[cfg(test)]
@@ -215,7 +223,7 @@ mod tests {
         assert_eq!((r.partition, r.offset), (Some(3), Some(2136)));
         assert_eq!(r.header("current.iteration"), Some(&b"12435"[..]));
         assert_eq!(
-            readable_headers(&r.headers),
+            serde_json::to_value(ReadableHeaders(&r.headers)).unwrap(),
             json!([{"task.generation": "0"}, {"task.id": "0"}, {"current.iteration": "12435"}])
         );
     }
@@ -240,7 +248,7 @@ mod tests {
         let r = RecordFields::parse(&input).unwrap();
         assert_eq!(r.headers[0].1, "ë".as_bytes());
         assert_eq!(r.header("n"), Some(&b"hi"[..]));
-        assert_eq!(readable(&[0xff]), json!("/w=="));
+        assert_eq!(readable(&[0xff]), "/w==");
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! (scan, apache-avro, walk): for generated schemas and generated, sometimes corrupted, data
 //! both give the same JSON text (field and key order included) or the same error.
 
-use pipe_avro_enricher::avro_json::{decode, decode_plain, decode_reference, WriterSchema};
+use pipe_avro_enricher::avro_json::{
+    decode, decode_for_output, decode_plain, decode_reference, WriterSchema,
+};
+use pipe_avro_enricher::framing::SchemaRef;
 use proptest::prelude::*;
 
 /// A generated schema; named types get unique names when rendered.
@@ -263,18 +266,38 @@ fn mutate(mut data: Vec<u8>, rng: &mut Rng) -> Vec<u8> {
     data
 }
 
+/// The direct decoder's value, the reference path's value and the datum rendered while it is
+/// serialized (`decode_for_output`) all give the same text, or the same error.
 fn assert_same(payload: &[u8], writer: &WriterSchema) {
     assert!(writer.has_direct_decoder());
     let text = |r: Result<serde_json::Value, _>| r.map(|v| v.to_string());
+    let reference = text(decode_reference(payload, writer, None, true));
     assert_eq!(
         text(decode(payload, writer, None)),
-        text(decode_reference(payload, writer, None, true)),
+        reference,
         "confluent, payload {payload:02x?}"
     );
+    let confluent = SchemaRef::ConfluentId(1);
+    let rendered = |schema: &SchemaRef| {
+        decode_for_output(schema, payload, writer, None)
+            .map(|d| serde_json::to_string(&d).expect("a checked datum serializes"))
+    };
+    assert_eq!(
+        rendered(&confluent),
+        reference,
+        "rendered confluent, payload {payload:02x?}"
+    );
+    let reference = text(decode_reference(payload, writer, None, false));
     assert_eq!(
         text(decode_plain(payload, writer, None)),
-        text(decode_reference(payload, writer, None, false)),
+        reference,
         "plain, payload {payload:02x?}"
+    );
+    let glue = SchemaRef::GlueVersion(uuid::Uuid::nil());
+    assert_eq!(
+        rendered(&glue),
+        reference,
+        "rendered glue, payload {payload:02x?}"
     );
 }
 

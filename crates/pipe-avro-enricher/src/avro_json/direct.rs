@@ -9,6 +9,8 @@
 //! conversion error is therefore deferred: the first one in walk order (map entries by sorted
 //! key, later duplicates replacing earlier ones) is kept and decoding goes on.
 
+use std::marker::PhantomData;
+
 use base64::Engine;
 use serde_json::{Map, Value as Json};
 
@@ -22,13 +24,24 @@ use super::{DecodeError, Path, Seg};
 
 /// Decode one datum filling all of `payload`.
 pub(super) fn decode(program: &Program, payload: &[u8]) -> Result<Json, DecodeError> {
-    let mut d = Decoder {
-        cur: Cursor::new(payload),
-        nodes: &program.nodes,
-        depth: 0,
-        empty_items: 0,
-        deferred: None,
-    };
+    walk::<BuildJson>(program, payload)
+}
+
+/// Check one datum filling all of `payload` as [`decode`] would, building nothing: what
+/// [`super::render`] relies on before it serializes the datum.
+pub(super) fn check(program: &Program, payload: &[u8]) -> Result<(), DecodeError> {
+    walk::<Skip>(program, payload)
+}
+
+/// Where the value of `node` that starts `buf` ends, for data [`check`] accepted.
+pub(super) fn skip(nodes: &[Node], node: NodeId, buf: &[u8]) -> Result<usize, DecodeError> {
+    let mut d = Decoder::<Skip>::new(nodes, buf);
+    d.value(node, &mut Path::default())?;
+    Ok(d.cur.pos())
+}
+
+fn walk<B: Build>(program: &Program, payload: &[u8]) -> Result<B::V, DecodeError> {
+    let mut d = Decoder::<B>::new(&program.nodes, payload);
     let value = d.value(program.root, &mut Path::default())?;
     if d.cur.pos() < payload.len() {
         return Err(DecodeError::TrailingBytes {
@@ -43,27 +56,122 @@ pub(super) fn decode(program: &Program, payload: &[u8]) -> Result<Json, DecodeEr
     }
 }
 
-struct Decoder<'a, 'n> {
+/// What the walk makes of the datum: its JSON value ([`BuildJson`]) or nothing ([`Skip`], for
+/// checking and skipping). Strings are produced lazily so that skipping formats nothing it does
+/// not have to validate.
+pub(super) trait Build {
+    type V;
+    type Rec;
+    fn null() -> Self::V;
+    fn boolean(b: bool) -> Self::V;
+    fn long(v: i64) -> Self::V;
+    fn json(make: impl FnOnce() -> Json) -> Self::V;
+    fn str(s: &str) -> Self::V;
+    fn string(make: impl FnOnce() -> String) -> Self::V;
+    fn record(fields: usize) -> Self::Rec;
+    fn field(rec: &mut Self::Rec, name: &str, v: Self::V);
+    fn end_record(rec: Self::Rec) -> Self::V;
+    fn array(items: Vec<Self::V>) -> Self::V;
+    fn map<'k>(entries: impl Iterator<Item = (&'k str, Self::V)>, len: usize) -> Self::V;
+}
+
+pub(super) struct BuildJson;
+
+impl Build for BuildJson {
+    type V = Json;
+    type Rec = Map<String, Json>;
+    fn null() -> Json {
+        Json::Null
+    }
+    fn boolean(b: bool) -> Json {
+        Json::Bool(b)
+    }
+    fn long(v: i64) -> Json {
+        Json::from(v)
+    }
+    fn json(make: impl FnOnce() -> Json) -> Json {
+        make()
+    }
+    fn str(s: &str) -> Json {
+        Json::String(s.to_owned())
+    }
+    fn string(make: impl FnOnce() -> String) -> Json {
+        Json::String(make())
+    }
+    fn record(fields: usize) -> Self::Rec {
+        Map::with_capacity(fields)
+    }
+    fn field(rec: &mut Self::Rec, name: &str, v: Json) {
+        rec.insert(name.to_owned(), v);
+    }
+    fn end_record(rec: Self::Rec) -> Json {
+        Json::Object(rec)
+    }
+    fn array(items: Vec<Json>) -> Json {
+        Json::Array(items)
+    }
+    fn map<'k>(entries: impl Iterator<Item = (&'k str, Json)>, len: usize) -> Json {
+        let mut out = Map::with_capacity(len);
+        for (k, v) in entries {
+            out.insert(k.to_owned(), v);
+        }
+        Json::Object(out)
+    }
+}
+
+pub(super) struct Skip;
+
+impl Build for Skip {
+    type V = ();
+    type Rec = ();
+    fn null() {}
+    fn boolean(_: bool) {}
+    fn long(_: i64) {}
+    fn json(_: impl FnOnce() -> Json) {}
+    fn str(_: &str) {}
+    fn string(_: impl FnOnce() -> String) {}
+    fn record(_: usize) {}
+    fn field(_: &mut (), _: &str, _: ()) {}
+    fn end_record(_: ()) {}
+    fn array(_: Vec<()>) {}
+    fn map<'k>(entries: impl Iterator<Item = (&'k str, ())>, _: usize) {
+        entries.for_each(drop);
+    }
+}
+
+struct Decoder<'a, 'n, B> {
     cur: Cursor<'a>,
     nodes: &'n [Node],
     depth: usize,
     empty_items: usize,
     /// The first conversion error, reported only if the datum is otherwise well-formed.
     deferred: Option<DecodeError>,
+    build: PhantomData<B>,
 }
 
-impl<'a, 'n> Decoder<'a, 'n> {
-    fn value<'p>(&mut self, id: NodeId, path: &mut Path<'p>) -> Result<Json, DecodeError>
+impl<'a, 'n, B: Build> Decoder<'a, 'n, B> {
+    fn new(nodes: &'n [Node], buf: &'a [u8]) -> Self {
+        Decoder {
+            cur: Cursor::new(buf),
+            nodes,
+            depth: 0,
+            empty_items: 0,
+            deferred: None,
+            build: PhantomData,
+        }
+    }
+
+    fn value<'p>(&mut self, id: NodeId, path: &mut Path<'p>) -> Result<B::V, DecodeError>
     where
         'a: 'p,
         'n: 'p,
     {
         let nodes = self.nodes;
         Ok(match &nodes[id] {
-            Node::Null => Json::Null,
+            Node::Null => B::null(),
             Node::Boolean => match self.cur.take(1, "a boolean", path)?[0] {
-                0 => Json::Bool(false),
-                1 => Json::Bool(true),
+                0 => B::boolean(false),
+                1 => B::boolean(true),
                 b => {
                     return Err(malformed(
                         path,
@@ -71,26 +179,30 @@ impl<'a, 'n> Decoder<'a, 'n> {
                     ))
                 }
             },
-            Node::Int => Json::from(self.cur.int(path)?),
-            Node::Long => Json::from(self.cur.varint(path)?),
+            Node::Int => B::long(self.cur.int(path)?.into()),
+            Node::Long => B::long(self.cur.varint(path)?),
             Node::Float => {
                 let b = self.cur.take(4, "a float", path)?;
-                float32(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                B::json(|| float32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
             }
             Node::Double => {
                 let b = self.cur.take(8, "a double", path)?;
-                let mut le = [0u8; 8];
-                le.copy_from_slice(b);
-                float64(f64::from_le_bytes(le))
+                B::json(|| float64(f64::from_le_bytes(le8(b))))
             }
-            Node::Bytes => base64(self.cur.length_prefixed("bytes", path)?),
-            Node::Fixed(size) => base64(self.cur.take(*size, "a fixed", path)?),
-            Node::String => Json::String(self.cur.string(path)?.to_owned()),
+            Node::Bytes => {
+                let b = self.cur.length_prefixed("bytes", path)?;
+                B::string(|| base64(b))
+            }
+            Node::Fixed(size) => {
+                let b = self.cur.take(*size, "a fixed", path)?;
+                B::string(|| base64(b))
+            }
+            Node::String => B::str(self.cur.string(path)?),
             Node::UuidString => {
                 let s = self.cur.string(path)?;
                 let uuid = uuid::Uuid::parse_str(s)
                     .map_err(|e| malformed(path, format!("uuid string {s:?} is invalid: {e}")))?;
-                uuid_json(uuid)
+                B::string(|| uuid_text(uuid))
             }
             Node::UuidBytes => {
                 let b = self.cur.length_prefixed("uuid bytes", path)?;
@@ -100,28 +212,27 @@ impl<'a, 'n> Decoder<'a, 'n> {
                         format!("uuid is {} bytes; expected 16", b.len()),
                     ));
                 };
-                uuid_json(uuid::Uuid::from_bytes(raw))
+                B::string(|| uuid_text(uuid::Uuid::from_bytes(raw)))
             }
             Node::UuidFixed => {
                 let b = self.cur.take(16, "a fixed", path)?;
                 let mut raw = [0u8; 16];
                 raw.copy_from_slice(b);
-                uuid_json(uuid::Uuid::from_bytes(raw))
+                B::string(|| uuid_text(uuid::Uuid::from_bytes(raw)))
             }
             Node::Duration => {
                 let b = self.cur.take(12, "a fixed", path)?;
-                let u =
-                    |i: usize| Json::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
-                let mut out = Map::with_capacity(3);
-                out.insert("months".into(), u(0));
-                out.insert("days".into(), u(4));
-                out.insert("milliseconds".into(), u(8));
-                Json::Object(out)
+                let u = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]).into();
+                let mut out = B::record(3);
+                B::field(&mut out, "months", B::long(u(0)));
+                B::field(&mut out, "days", B::long(u(4)));
+                B::field(&mut out, "milliseconds", B::long(u(8)));
+                B::end_record(out)
             }
             Node::Enum { symbols, fullname } => {
                 let index = self.cur.varint(path)?;
                 match usize::try_from(index).ok().and_then(|i| symbols.get(i)) {
-                    Some(symbol) => Json::String(symbol.clone()),
+                    Some(symbol) => B::str(symbol),
                     None => {
                         return Err(malformed(
                             path,
@@ -145,13 +256,16 @@ impl<'a, 'n> Decoder<'a, 'n> {
                         .err()
                         .map_or_else(String::new, |e| super::avro_message(&e));
                     self.defer(path, format!("decimal: {e}"));
-                    Json::Null
+                    B::null()
                 } else {
                     self.decimal(b, *scale, path)
                 }
             }
             Node::BigDecimal => self.big_decimal(path)?,
-            Node::Date => Json::String(time::date(self.cur.int(path)?.into())),
+            Node::Date => {
+                let days = self.cur.int(path)?;
+                B::string(|| time::date(days.into()))
+            }
             Node::TimeMillis => {
                 let ticks = self.cur.int(path)?;
                 self.time_of_day(ticks.into(), Unit::Millis, path)
@@ -161,7 +275,8 @@ impl<'a, 'n> Decoder<'a, 'n> {
                 self.time_of_day(ticks, Unit::Micros, path)
             }
             Node::Timestamp { unit, utc } => {
-                Json::String(time::timestamp(self.cur.varint(path)?, *unit, *utc))
+                let ticks = self.cur.varint(path)?;
+                B::string(|| time::timestamp(ticks, *unit, *utc))
             }
             Node::Union(branches) => {
                 let index = self.cur.varint(path)?;
@@ -182,7 +297,7 @@ impl<'a, 'n> Decoder<'a, 'n> {
             }
             Node::Record(fields) => {
                 self.enter(path)?;
-                let mut out = Map::with_capacity(fields.len());
+                let mut out = B::record(fields.len());
                 for (name, node) in fields {
                     path.push(Seg::Field(name));
                     let v = match self.value(*node, path) {
@@ -193,10 +308,10 @@ impl<'a, 'n> Decoder<'a, 'n> {
                         }
                     };
                     path.pop();
-                    out.insert(name.clone(), v);
+                    B::field(&mut out, name, v);
                 }
                 self.depth -= 1;
-                Json::Object(out)
+                B::end_record(out)
             }
             Node::Array { items, zero_sized } => {
                 self.enter(path)?;
@@ -230,37 +345,31 @@ impl<'a, 'n> Decoder<'a, 'n> {
         }
     }
 
-    fn decimal(&mut self, unscaled: &[u8], scale: i64, path: &Path<'_>) -> Json {
+    fn decimal(&mut self, unscaled: &[u8], scale: i64, path: &Path<'_>) -> B::V {
         match format_decimal(unscaled, scale) {
-            Ok(s) => Json::String(s),
+            Ok(s) => B::string(|| s),
             Err(detail) => {
                 self.defer(path, detail);
-                Json::Null
+                B::null()
             }
         }
     }
 
-    fn time_of_day(&mut self, ticks: i64, unit: Unit, path: &Path<'_>) -> Json {
+    fn time_of_day(&mut self, ticks: i64, unit: Unit, path: &Path<'_>) -> B::V {
         match time::time_of_day(ticks, unit) {
-            Ok(s) => Json::String(s),
+            Ok(s) => B::string(|| s),
             Err(detail) => {
                 self.defer(path, detail);
-                Json::Null
+                B::null()
             }
         }
     }
 
     /// Bytes holding a length-prefixed unscaled value and a scale. apache-avro goes through a
     /// `BigInt`, so the value is rendered from its minimal two's-complement form.
-    fn big_decimal(&mut self, path: &Path<'_>) -> Result<Json, DecodeError> {
+    fn big_decimal(&mut self, path: &Path<'_>) -> Result<B::V, DecodeError> {
         let inner = self.cur.length_prefixed("big-decimal", path)?;
-        let mut parts = Decoder {
-            cur: Cursor::new(inner),
-            nodes: self.nodes,
-            depth: 0,
-            empty_items: 0,
-            deferred: None,
-        };
+        let mut parts = Decoder::<Skip>::new(self.nodes, inner);
         let unscaled = parts
             .cur
             .length_prefixed("big-decimal unscaled value", path)?;
@@ -284,7 +393,7 @@ impl<'a, 'n> Decoder<'a, 'n> {
         item: NodeId,
         zero_sized: bool,
         path: &mut Path<'p>,
-    ) -> Result<Json, DecodeError>
+    ) -> Result<B::V, DecodeError>
     where
         'a: 'p,
         'n: 'p,
@@ -295,7 +404,7 @@ impl<'a, 'n> Decoder<'a, 'n> {
                 .cur
                 .block_count(&mut self.empty_items, zero_sized, "array", path)?;
             if count == 0 {
-                return Ok(Json::Array(out));
+                return Ok(B::array(out));
             }
             // Claimed counts are bounded by the bytes left, but still only reserve a little.
             out.reserve(count.min(1024) as usize);
@@ -309,13 +418,13 @@ impl<'a, 'n> Decoder<'a, 'n> {
 
     /// Map entries, output sorted by key with the last duplicate winning, as the reference
     /// path's `HashMap` plus sorted walk does.
-    fn map<'p>(&mut self, values: NodeId, path: &mut Path<'p>) -> Result<Json, DecodeError>
+    fn map<'p>(&mut self, values: NodeId, path: &mut Path<'p>) -> Result<B::V, DecodeError>
     where
         'a: 'p,
         'n: 'p,
     {
         let outer = self.deferred.take();
-        let mut entries: Vec<(&'a str, Json, Option<DecodeError>)> = Vec::new();
+        let mut entries: Vec<(&'a str, B::V, Option<DecodeError>)> = Vec::new();
         loop {
             let count = self
                 .cur
@@ -334,34 +443,42 @@ impl<'a, 'n> Decoder<'a, 'n> {
         }
         // Stable sort keeps duplicates in stream order; keep the last of each run.
         entries.sort_by(|a, b| a.0.cmp(b.0));
-        let mut out = Map::with_capacity(entries.len());
+        let len = entries.len();
         let mut first_error = None;
         let mut iter = entries.into_iter().peekable();
-        while let Some((key, v, err)) = iter.next() {
+        let kept = std::iter::from_fn(|| loop {
+            let (key, v, err) = iter.next()?;
             if iter.peek().is_some_and(|next| next.0 == key) {
                 continue;
             }
             if first_error.is_none() {
                 first_error = err;
             }
-            out.insert(key.to_owned(), v);
-        }
+            return Some((key, v));
+        });
+        let out = B::map(kept, len);
         self.deferred = outer.or(first_error);
-        Ok(Json::Object(out))
+        Ok(out)
     }
 }
 
-fn base64(b: &[u8]) -> Json {
-    Json::String(base64::engine::general_purpose::STANDARD.encode(b))
+fn le8(b: &[u8]) -> [u8; 8] {
+    let mut le = [0u8; 8];
+    le.copy_from_slice(b);
+    le
 }
 
-fn uuid_json(uuid: uuid::Uuid) -> Json {
+pub(super) fn base64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+pub(super) fn uuid_text(uuid: uuid::Uuid) -> String {
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    Json::String(uuid.hyphenated().encode_lower(&mut buf).to_owned())
+    uuid.hyphenated().encode_lower(&mut buf).to_owned()
 }
 
 /// Drop sign-extension bytes, as a round trip through `BigInt` does (empty becomes zero).
-fn minimal_twos_complement(mut b: &[u8]) -> &[u8] {
+pub(super) fn minimal_twos_complement(mut b: &[u8]) -> &[u8] {
     if b.is_empty() {
         return &[0];
     }
