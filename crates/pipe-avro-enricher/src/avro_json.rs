@@ -29,7 +29,7 @@ mod scan;
 mod time;
 mod walk;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::sync::Arc;
 
@@ -350,11 +350,13 @@ impl serde::Serialize for Decoded<'_> {
             Repr::Json(v) => v.serialize(s),
             Repr::Avro { program, payload } => {
                 let pos = Cell::new(0);
+                let scratch = RefCell::new(String::new());
                 render::Value {
                     nodes: &program.nodes,
                     node: program.root,
                     buf: payload,
                     pos: &pos,
+                    scratch: &scratch,
                 }
                 .serialize(s)
             }

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// What a record's fields say, borrowed from the original JSON object (the
 /// hot path copies nothing it does not have to).
@@ -42,8 +42,8 @@ fn err(field: impl Into<String>, problem: impl Into<String>) -> RecordError {
 
 /// An integer given as a JSON number or a decimal string (the AWS docs' MSK
 /// sample sends `"partition": "0"`).
-fn integer(record: &Map<String, Value>, field: &str) -> Result<Option<i64>, RecordError> {
-    match record.get(field) {
+fn integer(field: &str, value: Option<&Value>) -> Result<Option<i64>, RecordError> {
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
             .as_i64()
@@ -61,8 +61,8 @@ fn integer(record: &Map<String, Value>, field: &str) -> Result<Option<i64>, Reco
     }
 }
 
-fn string<'a>(record: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, RecordError> {
-    match record.get(field) {
+fn string<'a>(field: &str, value: Option<&'a Value>) -> Result<Option<&'a str>, RecordError> {
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
         Some(other) => Err(err(
@@ -85,8 +85,8 @@ fn kind(v: &Value) -> &'static str {
 
 /// Headers: `[{"name": [byte, ...]}, ...]`. Bytes are Java's signed bytes
 /// (-128..=127); unsigned 0..=255 is accepted too.
-fn headers(record: &Map<String, Value>) -> Result<Vec<(&str, Vec<u8>)>, RecordError> {
-    let list = match record.get("headers") {
+fn headers(value: Option<&Value>) -> Result<Vec<(&str, Vec<u8>)>, RecordError> {
+    let list = match value {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(list)) => list,
         Some(other) => {
@@ -138,8 +138,24 @@ impl<'a> RecordFields<'a> {
                 format!("expected an object, got {}", kind(record)),
             ));
         };
-        let event_source_key = string(record, "eventSourceKey")?;
-        let topic = string(record, "topic")?.map(Cow::Borrowed).or_else(|| {
+        // One pass over the entries rather than a hashed lookup per field.
+        let mut found: [Option<&Value>; 7] = [None; 7];
+        for (name, value) in record {
+            let slot = match name.as_str() {
+                "eventSourceKey" => 0,
+                "topic" => 1,
+                "partition" => 2,
+                "offset" => 3,
+                "key" => 4,
+                "value" => 5,
+                "headers" => 6,
+                _ => continue,
+            };
+            found[slot] = Some(value);
+        }
+        let [event_source_key, topic, partition, offset, key, value, header_list] = found;
+        let event_source_key = string("eventSourceKey", event_source_key)?;
+        let topic = string("topic", topic)?.map(Cow::Borrowed).or_else(|| {
             // "<topic>-<partition>": topics may contain '-', partitions do not.
             event_source_key
                 .and_then(|k| k.rsplit_once('-'))
@@ -147,11 +163,11 @@ impl<'a> RecordFields<'a> {
         });
         Ok(RecordFields {
             topic,
-            partition: integer(record, "partition")?,
-            offset: integer(record, "offset")?,
-            key: string(record, "key")?,
-            value: string(record, "value")?,
-            headers: headers(record)?,
+            partition: integer("partition", partition)?,
+            offset: integer("offset", offset)?,
+            key: string("key", key)?,
+            value: string("value", value)?,
+            headers: headers(header_list)?,
         })
     }
 

@@ -10,17 +10,7 @@ pub(super) const MAX_DECIMAL_SCALE: i64 = 4096;
 /// Render `unscaled × 10^-scale` with exactly `scale` fractional digits (`scale` ≤ 0: an integer
 /// with `-scale` trailing zeros).
 pub(super) fn format_decimal(twos_complement_be: &[u8], scale: i64) -> Result<String, String> {
-    if twos_complement_be.len() > MAX_DECIMAL_BYTES {
-        return Err(format!(
-            "decimal unscaled value is {} bytes; at most {MAX_DECIMAL_BYTES} are converted",
-            twos_complement_be.len()
-        ));
-    }
-    if !(-MAX_DECIMAL_SCALE..=MAX_DECIMAL_SCALE).contains(&scale) {
-        return Err(format!(
-            "decimal scale {scale} is outside ±{MAX_DECIMAL_SCALE}"
-        ));
-    }
+    check_decimal(twos_complement_be, scale)?;
     let negative = twos_complement_be.first().is_some_and(|b| b & 0x80 != 0);
     let digits = if twos_complement_be.len() <= 8 {
         // Fits an i64 (the common case): no big-number arithmetic, no 128-bit division.
@@ -37,6 +27,22 @@ pub(super) fn format_decimal(twos_complement_be: &[u8], scale: i64) -> Result<St
         to_base10(twos_complement_be)
     };
     Ok(place_point(&digits, negative, scale))
+}
+
+/// Whether [`format_decimal`] renders this value (its only errors are these limits).
+pub(super) fn check_decimal(twos_complement_be: &[u8], scale: i64) -> Result<(), String> {
+    if twos_complement_be.len() > MAX_DECIMAL_BYTES {
+        return Err(format!(
+            "decimal unscaled value is {} bytes; at most {MAX_DECIMAL_BYTES} are converted",
+            twos_complement_be.len()
+        ));
+    }
+    if !(-MAX_DECIMAL_SCALE..=MAX_DECIMAL_SCALE).contains(&scale) {
+        return Err(format!(
+            "decimal scale {scale} is outside ±{MAX_DECIMAL_SCALE}"
+        ));
+    }
+    Ok(())
 }
 
 /// Sign, digits and decimal point, built in one string.

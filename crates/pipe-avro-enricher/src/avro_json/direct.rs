@@ -16,7 +16,7 @@ use serde_json::{Map, Value as Json};
 
 use super::compile::{Node, NodeId, Program};
 use super::cursor::Cursor;
-use super::decimal::format_decimal;
+use super::decimal::{check_decimal, format_decimal};
 use super::scan::{bytes, malformed, MAX_DEPTH};
 use super::time::{self, Unit};
 use super::walk::{convert, float32, float64};
@@ -60,6 +60,8 @@ fn walk<B: Build>(program: &Program, payload: &[u8]) -> Result<B::V, DecodeError
 /// checking and skipping). Strings are produced lazily so that skipping formats nothing it does
 /// not have to validate.
 pub(super) trait Build {
+    /// Whether values are made at all (`false`: only what can fail is computed).
+    const BUILDS: bool;
     type V;
     type Rec;
     fn null() -> Self::V;
@@ -78,6 +80,7 @@ pub(super) trait Build {
 pub(super) struct BuildJson;
 
 impl Build for BuildJson {
+    const BUILDS: bool = true;
     type V = Json;
     type Rec = Map<String, Json>;
     fn null() -> Json {
@@ -122,6 +125,7 @@ impl Build for BuildJson {
 pub(super) struct Skip;
 
 impl Build for Skip {
+    const BUILDS: bool = false;
     type V = ();
     type Rec = ();
     fn null() {}
@@ -346,7 +350,12 @@ impl<'a, 'n, B: Build> Decoder<'a, 'n, B> {
     }
 
     fn decimal(&mut self, unscaled: &[u8], scale: i64, path: &Path<'_>) -> B::V {
-        match format_decimal(unscaled, scale) {
+        let text = if B::BUILDS {
+            format_decimal(unscaled, scale)
+        } else {
+            check_decimal(unscaled, scale).map(|()| String::new())
+        };
+        match text {
             Ok(s) => B::string(|| s),
             Err(detail) => {
                 self.defer(path, detail);
@@ -356,7 +365,12 @@ impl<'a, 'n, B: Build> Decoder<'a, 'n, B> {
     }
 
     fn time_of_day(&mut self, ticks: i64, unit: Unit, path: &Path<'_>) -> B::V {
-        match time::time_of_day(ticks, unit) {
+        let text = if B::BUILDS {
+            time::time_of_day(ticks, unit)
+        } else {
+            time::check_time_of_day(ticks, unit).map(|()| String::new())
+        };
+        match text {
             Ok(s) => B::string(|| s),
             Err(detail) => {
                 self.defer(path, detail);

@@ -6,15 +6,17 @@
 //! produce exactly what serializing `direct::decode`'s value would (`tests/pure_fast_path.rs`
 //! holds the two to the same text).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use super::compile::{Node, NodeId};
 use super::cursor::Cursor;
 use super::decimal::format_decimal;
-use super::direct::{base64, skip, uuid_text};
+use super::direct::skip;
 use super::time::{self, Unit};
 use super::walk::{float32, float64};
 use super::Path;
@@ -26,11 +28,21 @@ pub(super) struct Value<'a, 'n> {
     pub(super) node: NodeId,
     pub(super) buf: &'a [u8],
     pub(super) pos: &'a Cell<usize>,
+    /// Reused for formatted text (dates, timestamps, base64) so it allocates once per datum.
+    pub(super) scratch: &'a RefCell<String>,
 }
 
 impl<'a, 'n> Value<'a, 'n> {
     fn at(&self, node: NodeId) -> Value<'a, 'n> {
         Value { node, ..*self }
+    }
+
+    /// Serializes the text `fill` writes into the scratch buffer.
+    fn text<S: Serializer>(&self, s: S, fill: impl FnOnce(&mut String)) -> Result<S::Ok, S::Error> {
+        let mut buf = self.scratch.borrow_mut();
+        buf.clear();
+        fill(&mut buf);
+        s.serialize_str(&buf)
     }
 
     /// A cursor at the shared position.
@@ -86,12 +98,12 @@ impl Serialize for Value<'_, '_> {
             Node::Bytes => {
                 let b = read!(S, c.length_prefixed("bytes", &path));
                 scalar(&c);
-                s.serialize_str(&base64(b))
+                self.text(s, |buf| BASE64.encode_string(b, buf))
             }
             Node::Fixed(size) => {
                 let b = read!(S, c.take(*size, "a fixed", &path));
                 scalar(&c);
-                s.serialize_str(&base64(b))
+                self.text(s, |buf| BASE64.encode_string(b, buf))
             }
             Node::String => {
                 let text = read!(S, c.string(&path));
@@ -102,7 +114,7 @@ impl Serialize for Value<'_, '_> {
                 let text = read!(S, c.string(&path));
                 scalar(&c);
                 let uuid = read!(S, uuid::Uuid::parse_str(text));
-                s.serialize_str(&uuid_text(uuid))
+                serialize_uuid(s, uuid)
             }
             Node::UuidBytes | Node::UuidFixed => {
                 let b = if matches!(node, Node::UuidBytes) {
@@ -112,7 +124,7 @@ impl Serialize for Value<'_, '_> {
                 };
                 scalar(&c);
                 let raw = read!(S, <[u8; 16]>::try_from(b));
-                s.serialize_str(&uuid_text(uuid::Uuid::from_bytes(raw)))
+                serialize_uuid(s, uuid::Uuid::from_bytes(raw))
             }
             Node::Duration => {
                 let b = read!(S, c.take(12, "a fixed", &path));
@@ -150,7 +162,7 @@ impl Serialize for Value<'_, '_> {
             Node::Date => {
                 let days = read!(S, c.int(&path));
                 scalar(&c);
-                s.serialize_str(&time::date(days.into()))
+                self.text(s, |buf| time::push_date(buf, days.into()))
             }
             Node::TimeMillis => {
                 let ticks = read!(S, c.int(&path));
@@ -165,7 +177,7 @@ impl Serialize for Value<'_, '_> {
             Node::Timestamp { unit, utc } => {
                 let ticks = read!(S, c.varint(&path));
                 scalar(&c);
-                s.serialize_str(&time::timestamp(ticks, *unit, *utc))
+                self.text(s, |buf| time::push_timestamp(buf, ticks, *unit, *utc))
             }
             Node::Union(branches) => {
                 let index = read!(S, c.varint(&path));
@@ -228,10 +240,10 @@ impl Serialize for Value<'_, '_> {
                 for (key, start, end) in entries {
                     let pos = Cell::new(0);
                     let value = Value {
-                        nodes: self.nodes,
-                        node: *values,
                         buf: &self.buf[start..end],
                         pos: &pos,
+                        node: *values,
+                        ..*self
                     };
                     m.serialize_entry(key, &value)?;
                 }
@@ -239,6 +251,11 @@ impl Serialize for Value<'_, '_> {
             }
         }
     }
+}
+
+fn serialize_uuid<S: Serializer>(s: S, uuid: uuid::Uuid) -> Result<S::Ok, S::Error> {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    s.serialize_str(uuid.hyphenated().encode_lower(&mut buf))
 }
 
 /// A block's item count, its byte size skipped (the check bounded the counts already).

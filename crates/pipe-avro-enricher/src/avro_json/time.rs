@@ -43,29 +43,44 @@ pub(super) fn date(days: i64) -> String {
 
 /// `timestamp-*` (`utc` = true, suffix `Z`) and `local-timestamp-*` (no suffix).
 pub(super) fn timestamp(ticks: i64, unit: Unit, utc: bool) -> String {
+    let mut out = String::with_capacity(40);
+    push_timestamp(&mut out, ticks, unit, utc);
+    out
+}
+
+/// [`timestamp`] appended to `out`.
+pub(super) fn push_timestamp(out: &mut String, ticks: i64, unit: Unit, utc: bool) {
     let per_second = unit.per_second();
     let seconds = ticks.div_euclid(per_second);
     let fraction = ticks.rem_euclid(per_second);
     let days = seconds.div_euclid(SECONDS_PER_DAY);
     let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
     // Built in place (no `format!`): this runs for every timestamp of every record.
-    let mut out = String::with_capacity(40);
-    push_date(&mut out, days);
+    push_date(out, days);
     out.push('T');
-    push_hms(&mut out, second_of_day);
+    push_hms(out, second_of_day);
     out.push('.');
-    push_padded(&mut out, fraction.unsigned_abs(), unit.digits());
+    push_padded(out, fraction.unsigned_abs(), unit.digits());
     if utc {
         out.push('Z');
     }
-    out
 }
 
 /// `time-millis` / `time-micros`: time of day. Values outside one day violate the logical type
 /// and are reported rather than wrapped.
 pub(super) fn time_of_day(ticks: i64, unit: Unit) -> Result<String, String> {
+    check_time_of_day(ticks, unit)?;
     let per_second = unit.per_second();
-    let per_day = SECONDS_PER_DAY * per_second;
+    let mut out = String::with_capacity(16);
+    push_hms(&mut out, ticks / per_second);
+    out.push('.');
+    push_padded(&mut out, (ticks % per_second).unsigned_abs(), unit.digits());
+    Ok(out)
+}
+
+/// Whether [`time_of_day`] renders this value.
+pub(super) fn check_time_of_day(ticks: i64, unit: Unit) -> Result<(), String> {
+    let per_day = SECONDS_PER_DAY * unit.per_second();
     if !(0..per_day).contains(&ticks) {
         let name = if unit == Unit::Millis {
             "time-millis"
@@ -76,14 +91,11 @@ pub(super) fn time_of_day(ticks: i64, unit: Unit) -> Result<String, String> {
             "{name} value {ticks} is not a time of day (0..{per_day})"
         ));
     }
-    let mut out = String::with_capacity(16);
-    push_hms(&mut out, ticks / per_second);
-    out.push('.');
-    push_padded(&mut out, (ticks % per_second).unsigned_abs(), unit.digits());
-    Ok(out)
+    Ok(())
 }
 
-fn push_date(out: &mut String, days: i64) {
+/// [`date`] appended to `out`.
+pub(super) fn push_date(out: &mut String, days: i64) {
     let (y, m, d) = civil_from_days(days);
     if (0..=9999).contains(&y) {
         push_padded(out, y.unsigned_abs(), 4);
