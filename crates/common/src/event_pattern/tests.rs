@@ -1,0 +1,558 @@
+//! Examples from the EventBridge user guide and event-ruler's README, the
+//! edge cases they document, and properties over generated inputs.
+
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+use super::EventPattern;
+
+fn pattern(p: Value) -> EventPattern {
+    EventPattern::new(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+fn matches(p: Value, event: Value) -> bool {
+    pattern(p).matches(&event)
+}
+
+fn error(p: Value) -> String {
+    match EventPattern::new(&p) {
+        Ok(_) => panic!("{p} should be rejected"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The EC2 event of event-ruler's README.
+fn ec2_event() -> Value {
+    json!({
+        "version": "0",
+        "id": "ddddd4-aaaa-7777-4444-345dd43cc333",
+        "detail-type": "EC2 Instance State-change Notification",
+        "source": "aws.ec2",
+        "account": "012345679012",
+        "time": "2017-10-02T16:24:49Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-000000aaaaaa00000"],
+        "detail": {
+            "c-count": 5, "d-count": 3, "x-limit": 301.8, "source-ip": "10.0.0.33",
+            "instance-id": "i-000000aaaaaa00000", "state": "running"
+        }
+    })
+}
+
+#[test]
+fn readme_rules_all_match_the_ec2_event() {
+    let rules = [
+        json!({"detail-type": ["EC2 Instance State-change Notification"],
+               "resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-000000aaaaaa00000"],
+               "detail": {"state": ["initializing", "running"]}}),
+        json!({"time": [{"prefix": "2017-10-02"}]}),
+        json!({"source": [{"suffix": "ec2"}]}),
+        json!({"source": [{"equals-ignore-case": "AWS.EC2"}]}),
+        json!({"source": [{"wildcard": "aws.*2"}]}),
+        json!({"detail": {"state": [{"anything-but": "initializing"}]}}),
+        json!({"detail": {"x-limit": [{"anything-but": 123}]}}),
+        json!({"detail": {"state": [{"anything-but": ["stopped", "overloaded"]}]}}),
+        json!({"detail": {"x-limit": [{"anything-but": [100, 200, 300]}]}}),
+        json!({"detail": {"state": [{"anything-but": {"prefix": "init"}}]}}),
+        json!({"detail": {"c-count": [{"numeric": [">", 0, "<=", 5]}],
+                          "d-count": [{"numeric": ["<", 10]}],
+                          "x-limit": [{"numeric": ["=", 3.018e2]}]}}),
+        json!({"detail": {"source-ip": [{"cidr": "10.0.0.0/24"}]}}),
+        json!({"detail": {"c-count": [{"exists": true}]}}),
+        json!({"detail": {"nope": [{"exists": false}]}}),
+        json!({"time": [{"prefix": "2017-10-02"}],
+               "detail": {"state": [{"anything-but": "initializing"}],
+                          "c-count": [{"numeric": [">", 0, "<=", 5]}],
+                          "d-count": [{"numeric": ["<", 10]}],
+                          "x-limit": [{"anything-but": [100, 200, 300]}],
+                          "source-ip": [{"cidr": "10.0.0.0/8"}]}}),
+    ];
+    for rule in rules {
+        assert!(matches(rule.clone(), ec2_event()), "{rule}");
+    }
+}
+
+#[test]
+fn near_misses_of_the_readme_rules_do_not_match() {
+    let rules = [
+        json!({"detail": {"state": ["initializing", "stopped"]}}),
+        json!({"time": [{"prefix": "2017-10-03"}]}),
+        json!({"source": [{"suffix": "EC2"}]}),
+        json!({"source": [{"equals-ignore-case": "aws.ec"}]}),
+        json!({"source": [{"wildcard": "aws.*3"}]}),
+        json!({"detail": {"state": [{"anything-but": "running"}]}}),
+        json!({"detail": {"state": [{"anything-but": {"prefix": "run"}}]}}),
+        json!({"detail": {"state": [{"anything-but": {"suffix": "ing"}}]}}),
+        json!({"detail": {"state": [{"anything-but": {"equals-ignore-case": ["RUNNING"]}}]}}),
+        json!({"detail": {"state": [{"anything-but": {"wildcard": "r*g"}}]}}),
+        json!({"detail": {"x-limit": [{"anything-but": [301.8]}]}}),
+        json!({"detail": {"c-count": [{"numeric": [">", 5]}]}}),
+        json!({"detail": {"c-count": [{"numeric": [">=", 0, "<", 5]}]}}),
+        json!({"detail": {"source-ip": [{"cidr": "10.0.1.0/24"}]}}),
+        json!({"detail": {"c-count": [{"exists": false}]}}),
+        json!({"detail": {"nope": [{"exists": true}]}}),
+        // AND across fields: one failing field fails the rule.
+        json!({"source": ["aws.ec2"], "detail": {"state": ["stopped"]}}),
+    ];
+    for rule in rules {
+        assert!(!matches(rule.clone(), ec2_event()), "{rule}");
+    }
+}
+
+#[test]
+fn null_and_empty_string_are_distinct_values() {
+    // The user guide's "Matching on null values and empty strings" example.
+    let event = json!({"detail": {"eventVersion": "", "responseElements": null}});
+    assert!(matches(
+        json!({"detail": {"eventVersion": [""]}}),
+        event.clone()
+    ));
+    assert!(matches(
+        json!({"detail": {"responseElements": [null]}}),
+        event.clone()
+    ));
+    assert!(!matches(
+        json!({"detail": {"eventVersion": [null]}}),
+        event.clone()
+    ));
+    assert!(!matches(
+        json!({"detail": {"responseElements": [""]}}),
+        event.clone()
+    ));
+    // null is a present value, not an absent field.
+    assert!(matches(
+        json!({"detail": {"responseElements": [{"exists": true}]}}),
+        event.clone()
+    ));
+    assert!(!matches(
+        json!({"detail": {"responseElements": [{"exists": false}]}}),
+        event
+    ));
+}
+
+#[test]
+fn values_match_by_type() {
+    let event = json!({"n": 300, "s": "300", "b": true, "f": 300.0});
+    assert!(matches(json!({"n": [300.0]}), event.clone()));
+    assert!(matches(json!({"f": [300]}), event.clone()));
+    assert!(!matches(json!({"n": ["300"]}), event.clone()));
+    assert!(!matches(json!({"s": [300]}), event.clone()));
+    assert!(!matches(json!({"b": ["true"]}), event.clone()));
+    assert!(!matches(json!({"b": [1]}), event.clone()));
+    assert!(matches(json!({"b": [true]}), event.clone()));
+    assert!(!matches(
+        json!({"s": [{"numeric": ["=", 300]}]}),
+        event.clone()
+    ));
+    assert!(!matches(json!({"n": [{"prefix": "3"}]}), event.clone()));
+    // anything-but matches values of other types.
+    assert!(matches(
+        json!({"n": [{"anything-but": "300"}]}),
+        event.clone()
+    ));
+    assert!(matches(json!({"s": [{"anything-but": 300}]}), event));
+}
+
+#[test]
+fn event_arrays_match_when_any_element_matches() {
+    let event = json!({"resources": ["arn:a", "arn:b"], "tags": [["x", "y"], ["z"]], "empty": []});
+    assert!(matches(
+        json!({"resources": ["arn:b", "arn:c"]}),
+        event.clone()
+    ));
+    assert!(!matches(json!({"resources": ["arn:c"]}), event.clone()));
+    assert!(matches(
+        json!({"resources": [{"prefix": "arn:b"}]}),
+        event.clone()
+    ));
+    assert!(
+        matches(json!({"tags": ["z"]}), event.clone()),
+        "nested arrays flatten"
+    );
+    // anything-but on an array: some element is not excluded.
+    assert!(matches(
+        json!({"resources": [{"anything-but": "arn:a"}]}),
+        event.clone()
+    ));
+    assert!(!matches(
+        json!({"resources": [{"anything-but": ["arn:a", "arn:b"]}]}),
+        event.clone()
+    ));
+    // An empty array holds no value.
+    assert!(matches(
+        json!({"empty": [{"exists": false}]}),
+        event.clone()
+    ));
+    assert!(!matches(
+        json!({"empty": [{"exists": true}]}),
+        event.clone()
+    ));
+    assert!(!matches(json!({"empty": [{"anything-but": "x"}]}), event));
+}
+
+#[test]
+fn arrays_of_objects_match_consistently_within_one_element() {
+    // event-ruler's README, "JSON Array Matching".
+    let event = json!({"employees": [
+        {"firstName": "John", "lastName": "Doe"},
+        {"firstName": "Anna", "lastName": "Smith"},
+        {"firstName": "Peter", "lastName": "Jones"}
+    ]});
+    assert!(matches(
+        json!({"employees": {"firstName": ["Anna"]}}),
+        event.clone()
+    ));
+    assert!(matches(
+        json!({"employees": {"firstName": ["Anna"], "lastName": ["Smith"]}}),
+        event.clone()
+    ));
+    assert!(!matches(
+        json!({"employees": {"firstName": ["Anna"], "lastName": ["Jones"]}}),
+        event.clone()
+    ));
+    let nested = json!({"employees": [
+        [{"firstName": "John", "lastName": "Doe"}, {"firstName": "Anna", "lastName": "Smith"}],
+        [{"firstName": "Peter", "lastName": "Jones"}]
+    ]});
+    assert!(matches(
+        json!({"employees": {"firstName": ["Peter"]}}),
+        nested.clone()
+    ));
+    assert!(!matches(
+        json!({"employees": {"firstName": ["John"], "lastName": ["Smith"]}}),
+        nested
+    ));
+}
+
+#[test]
+fn exists_looks_at_leaves_only() {
+    // event-ruler's README: exists:false matches when the field is an object.
+    let event = json!({"detail": {"state": "running", "c-count": {"c1": 100}}});
+    assert!(matches(
+        json!({"detail": {"c-count": [{"exists": false}]}}),
+        event.clone()
+    ));
+    assert!(!matches(
+        json!({"detail": {"c-count": [{"exists": true}]}}),
+        event.clone()
+    ));
+    assert!(matches(
+        json!({"detail": {"c-count": {"c1": [{"exists": true}]}}}),
+        event.clone()
+    ));
+    // A pattern descending into a scalar finds nothing there.
+    assert!(matches(
+        json!({"detail": {"state": {"x": [{"exists": false}]}}}),
+        event.clone()
+    ));
+    assert!(!matches(
+        json!({"detail": {"state": {"x": [{"exists": true}]}}}),
+        event
+    ));
+}
+
+#[test]
+fn or_combines_alternatives_and_nests() {
+    let p = json!({
+        "source": ["aws.cloudwatch"],
+        "$or": [
+            {"metricName": ["CPUUtilization", "ReadLatency"]},
+            {"metricType": ["MetricType"], "namespace": ["AWS/EC2", "AWS/ES"],
+             "$or": [{"metricId": [1234]}, {"spaceId": [1000]}]},
+            {"scope": ["Service"]}
+        ]
+    });
+    let base = |extra: Value| {
+        let mut e = json!({"source": "aws.cloudwatch"});
+        e.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        e
+    };
+    assert!(matches(
+        p.clone(),
+        base(json!({"metricName": "ReadLatency"}))
+    ));
+    assert!(matches(p.clone(), base(json!({"scope": "Service"}))));
+    assert!(matches(
+        p.clone(),
+        base(json!({"metricType": "MetricType", "namespace": "AWS/ES", "spaceId": 1000}))
+    ));
+    assert!(!matches(
+        p.clone(),
+        base(json!({"metricType": "MetricType", "namespace": "AWS/ES", "spaceId": 1})),
+    ));
+    assert!(!matches(
+        p,
+        json!({"source": "aws.ec2", "scope": "Service"})
+    ));
+    // Parallel $or in a nested object.
+    let parallel = json!({
+        "$or": [{"a": [1]}, {"b": [2]}],
+        "detail": {"$or": [{"source": ["x"]}, {"detail-type": ["y"]}]}
+    });
+    assert!(matches(
+        parallel.clone(),
+        json!({"b": 2, "detail": {"detail-type": "y"}})
+    ));
+    assert!(!matches(
+        parallel,
+        json!({"b": 2, "detail": {"source": "y"}})
+    ));
+}
+
+#[test]
+fn or_with_fewer_than_two_objects_is_a_field_name() {
+    let p = json!({"$or": {"metricType": ["MetricType"]}});
+    assert!(matches(
+        p.clone(),
+        json!({"$or": {"metricType": "MetricType"}})
+    ));
+    assert!(!matches(p, json!({"metricType": "MetricType"})));
+}
+
+#[test]
+fn prefix_and_suffix_ignore_case_forms() {
+    let e = json!({"key": "Reports/2026/Q1.CSV"});
+    assert!(matches(
+        json!({"key": [{"prefix": {"equals-ignore-case": "reports/"}}]}),
+        e.clone()
+    ));
+    assert!(matches(
+        json!({"key": [{"suffix": {"equals-ignore-case": ".csv"}}]}),
+        e.clone()
+    ));
+    assert!(!matches(
+        json!({"key": [{"prefix": "reports/"}]}),
+        e.clone()
+    ));
+    assert!(!matches(json!({"key": [{"suffix": ".csv"}]}), e));
+}
+
+#[test]
+fn wildcards_with_escapes() {
+    let w = |p: &str, s: &str| matches(json!({"k": [{"wildcard": p}]}), json!({"k": s}));
+    assert!(w("aws-cli/*", "aws-cli/2.15.0 Python/3.11.6 Linux/6.1"));
+    assert!(!w("aws-cli/*", "Boto3/1.34.0 aws-cli/2"));
+    assert!(w("*", ""));
+    assert!(w("a*b*c", "abc"));
+    assert!(w("a*b*c", "aXbYbZc"));
+    assert!(!w("a*b*c", "aXbYcZ"));
+    assert!(w("a*aa", "aaa"));
+    assert!(!w("a*aa", "aa"), "pieces may not overlap");
+    assert!(w(r"a\*b", "a*b"));
+    assert!(!w(r"a\*b", "aXb"));
+    assert!(w(r"a\\*", r"a\anything"));
+    assert!(!w("abc", "abcd"));
+}
+
+#[test]
+fn numeric_ranges_and_limits() {
+    let n = |p: Value, x: Value| matches(json!({"n": [{"numeric": p}]}), json!({"n": x}));
+    assert!(n(json!([">=", 1, "<", 2]), json!(1)));
+    assert!(!n(json!([">=", 1, "<", 2]), json!(2)));
+    assert!(
+        n(json!(["<", 2, ">", 1]), json!(1.5)),
+        "bounds in either order"
+    );
+    assert!(n(json!(["=", -5]), json!(-5.0)));
+    assert!(!n(json!([">", 0]), json!("5")), "strings are not numbers");
+    assert!(
+        !n(json!([">", 0]), json!(6e9)),
+        "outside ±5e9 never matches"
+    );
+    assert!(n(json!([">", 0]), json!([-1, 3])), "arrays: any element");
+}
+
+#[test]
+fn cidr_v4_and_v6() {
+    let c = |p: &str, ip: &str| matches(json!({"ip": [{"cidr": p}]}), json!({"ip": ip}));
+    assert!(c("10.0.0.0/24", "10.0.0.255"));
+    assert!(!c("10.0.0.0/24", "10.0.1.0"));
+    assert!(c("0.0.0.0/0", "192.0.2.1"));
+    assert!(c("10.0.0.7/32", "10.0.0.7"));
+    assert!(c("2001:db8::/32", "2001:db8:ffff::1"));
+    assert!(!c("2001:db8::/32", "2001:db9::1"));
+    assert!(!c("10.0.0.0/8", "::ffff:10.0.0.1"), "families do not mix");
+    assert!(!c("10.0.0.0/8", "not an ip"));
+}
+
+#[test]
+fn invalid_patterns_are_rejected_with_their_path() {
+    let cases = [
+        (json!([]), "event pattern $: must be an object"),
+        (json!({}), "event pattern $: empty objects"),
+        (
+            json!({"source": "aws.ec2"}),
+            "$.source: must be an array of values or an object, not a string",
+        ),
+        (json!({"source": []}), "$.source: empty arrays"),
+        (json!({"d": {"s": [["a"]]}}), "$.d.s[0]: arrays inside"),
+        (
+            json!({"d": {"s": [{"regex": "a"}]}}),
+            "$.d.s[0]: unknown operator \"regex\"",
+        ),
+        (
+            json!({"s": [{"prefix": "a", "suffix": "b"}]}),
+            "$.s[0]: a matcher object must have exactly one operator",
+        ),
+        (
+            json!({"s": [{"prefix": 1}]}),
+            "$.s[0].prefix: prefix takes a string",
+        ),
+        (
+            json!({"s": [{"prefix": {"wildcard": "a"}}]}),
+            "$.s[0].prefix: prefix takes a string or",
+        ),
+        (json!({"s": [{"wildcard": "a**b"}]}), "consecutive '*'"),
+        (
+            json!({"s": [{"wildcard": r"a\b"}]}),
+            "a backslash may only escape",
+        ),
+        (
+            json!({"s": [{"anything-but": [1, "a"]}]}),
+            "$.s[0].anything-but: anything-but takes a list of only strings or only numbers",
+        ),
+        (
+            json!({"s": [{"anything-but": true}]}),
+            "$.s[0].anything-but: anything-but takes",
+        ),
+        (
+            json!({"s": [{"anything-but": {"numeric": [">", 1]}}]}),
+            "anything-but nests only",
+        ),
+        (
+            json!({"s": [{"numeric": [">", "1"]}]}),
+            "$.s[0].numeric[1]: expected a number",
+        ),
+        (
+            json!({"s": [{"numeric": ["~", 1]}]}),
+            "$.s[0].numeric[0]: unknown numeric operator",
+        ),
+        (
+            json!({"s": [{"numeric": [">", 1, ">", 2]}]}),
+            "$.s[0].numeric[2]: a range takes one lower bound",
+        ),
+        (json!({"s": [{"numeric": [">", 5, "<", 1]}]}), "empty range"),
+        (
+            json!({"s": [{"numeric": ["=", 1, "<", 2]}]}),
+            "cannot be combined",
+        ),
+        (
+            json!({"s": [{"numeric": [">", 6e9]}]}),
+            "outside numeric's range",
+        ),
+        (
+            json!({"s": [{"cidr": "10.0.0.0"}]}),
+            "expected address/prefix-length",
+        ),
+        (
+            json!({"s": [{"cidr": "10.0.0.0/33"}]}),
+            "prefix length must be 0..=32",
+        ),
+        (
+            json!({"s": [{"exists": "yes"}]}),
+            "$.s[0].exists: exists takes true or false",
+        ),
+        (
+            json!({"$or": [{"a": ["x"]}, {}]}),
+            "$.$or[1]: empty objects",
+        ),
+    ];
+    for (p, expected) in cases {
+        let message = error(p.clone());
+        assert!(
+            message.contains(expected),
+            "{p}: {message:?} lacks {expected:?}"
+        );
+    }
+    assert!(EventPattern::from_json("{")
+        .unwrap_err()
+        .message
+        .starts_with("not JSON"));
+}
+
+/// Arbitrary JSON values, shallow enough to be quick.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-1000i64..1000).prop_map(Value::from),
+        "[a-c*\\\\]{0,4}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("a".to_string()),
+                    Just("b".into()),
+                    Just("prefix".into()),
+                    Just("numeric".into()),
+                    Just("anything-but".into()),
+                    Just("$or".into())
+                ],
+                inner,
+                0..3
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    /// Validation is total: any JSON is accepted or rejected with a path,
+    /// and an accepted pattern can be evaluated against any JSON.
+    #[test]
+    fn any_json_is_validated_without_panicking(p in json_value(), e in json_value()) {
+        match EventPattern::new(&p) {
+            Ok(compiled) => { compiled.matches(&e); }
+            Err(err) => prop_assert!(err.path.starts_with('$')),
+        }
+    }
+
+    /// A pattern that lists an event's own scalar values matches it, and
+    /// anything-but of the same string does not.
+    #[test]
+    fn a_pattern_of_the_events_own_values_matches(
+        fields in prop::collection::btree_map("[a-z]{1,6}", "[ -~]{0,12}", 1..5)
+    ) {
+        let event = Value::Object(fields.iter().map(|(k, v)| (k.clone(), json!({"v": v}))).collect());
+        let exact = Value::Object(fields.iter().map(|(k, v)| (k.clone(), json!({"v": [v]}))).collect());
+        prop_assert!(pattern(exact).matches(&event));
+        let (k, v) = fields.iter().next().unwrap();
+        let but = json!({ k.clone(): {"v": [{"anything-but": v}]} });
+        prop_assert!(!pattern(but).matches(&event));
+    }
+
+    /// prefix, suffix and wildcard agree with their string definitions.
+    #[test]
+    fn string_operators_agree_with_std(s in "[ab]{0,8}", t in "[ab]{1,3}") {
+        let e = json!({"k": s});
+        prop_assert_eq!(matches(json!({"k": [{"prefix": t}]}), e.clone()), s.starts_with(&t));
+        prop_assert_eq!(matches(json!({"k": [{"suffix": t}]}), e.clone()), s.ends_with(&t));
+        prop_assert_eq!(matches(json!({"k": [{"wildcard": format!("*{t}*")}]}), e.clone()), s.contains(&t));
+        prop_assert_eq!(matches(json!({"k": [{"wildcard": t.clone()}]}), e.clone()), s == t);
+        prop_assert_eq!(matches(json!({"k": [{"anything-but": {"prefix": t}}]}), e), !s.starts_with(&t));
+    }
+
+    /// numeric ranges agree with f64 comparisons inside AWS's range.
+    #[test]
+    fn numeric_agrees_with_comparisons(x in -1e6f64..1e6, a in -1e6f64..1e6, w in 0.001f64..1e6) {
+        let b = a + w;
+        let e = json!({"n": x});
+        prop_assert_eq!(matches(json!({"n": [{"numeric": [">=", a, "<", b]}]}), e.clone()), a <= x && x < b);
+        prop_assert_eq!(matches(json!({"n": [{"numeric": [">", a]}]}), e.clone()), x > a);
+        prop_assert_eq!(matches(json!({"n": [{"numeric": ["<=", a]}]}), e), x <= a);
+    }
+
+    /// cidr agrees with masking the address by hand.
+    #[test]
+    fn cidr_agrees_with_masks(net in any::<u32>(), ip in any::<u32>(), len in 0u8..=32) {
+        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        let net = net & mask;
+        let p = json!({"ip": [{"cidr": format!("{}/{len}", std::net::Ipv4Addr::from(net))}]});
+        let e = json!({"ip": std::net::Ipv4Addr::from(ip).to_string()});
+        prop_assert_eq!(matches(p, e), ip & mask == net);
+    }
+}
