@@ -1,0 +1,168 @@
+//! Proof of the template's EventBridge wiring, with the project's own
+//! EventBridge matcher (`common::event_pattern`): every rule's pattern is
+//! valid; every EventBridge-shaped sample in `events/<function>/` reaches that
+//! function and no other; the seeds' CloudTrail events (and hostile near
+//! misses) in `tests/fixtures/cloudtrail/` fire exactly the audit rules they
+//! should; the Confluent target's input transformer builds a REST v3 produce
+//! body.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use e2e_tests::input_transformer::{InputTransformer, RuleContext};
+use e2e_tests::template_rules::{self, TemplateRule};
+use e2e_tests::workspace::root;
+use serde_json::{json, Value};
+
+fn read_json(path: &PathBuf) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn json_files(dir: PathBuf) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn matching<'a>(rules: &'a [TemplateRule], event: &Value) -> BTreeSet<&'a str> {
+    rules
+        .iter()
+        .filter(|r| r.bus == "default" && r.pattern.matches(event))
+        .map(|r| r.id.as_str())
+        .collect()
+}
+
+#[test]
+fn every_rule_has_a_valid_pattern_and_a_target() {
+    // template_rules::load() panics naming the rule whose pattern is invalid.
+    let rules = template_rules::load();
+    for audit in ["AuditCaptureRule", "AuditSecretReadByCliRule", "AuditS3ReconRule", "AuditFlaggedAlertRule"] {
+        assert!(rules.iter().any(|r| r.id == audit), "{audit} is missing from template.yaml");
+    }
+    for rule in &rules {
+        assert!(!rule.targets.is_empty(), "{} has no target", rule.id);
+        for t in &rule.targets {
+            assert!(t.resource.is_some(), "{}: target {} points outside the stack", rule.id, t.id);
+        }
+    }
+}
+
+/// Samples of functions reached through EventBridge: EventBridge events
+/// (`detail-type` present). SQS, Kafka and other batches are not rule input.
+#[test]
+fn function_samples_reach_exactly_their_functions() {
+    let rules = template_rules::load();
+    let routed: Vec<&TemplateRule> = rules.iter().filter(|r| r.functions().next().is_some()).collect();
+    let mut checked = 0;
+    for dir in std::fs::read_dir(root().join("events")).unwrap() {
+        let dir = dir.unwrap().path();
+        let function = dir.file_name().unwrap().to_string_lossy().to_string();
+        let own: Vec<&&TemplateRule> = routed.iter().filter(|r| r.functions().any(|f| f == function)).collect();
+        // A function's samples are checked against the rules on the buses
+        // its own rules listen on (the default bus when it has none).
+        let buses: BTreeSet<&str> = if own.is_empty() {
+            BTreeSet::from(["default"])
+        } else {
+            own.iter().map(|r| r.bus.as_str()).collect()
+        };
+        for sample in json_files(dir) {
+            let event = read_json(&sample);
+            if event.get("detail-type").is_none() {
+                continue;
+            }
+            let name = sample.strip_prefix(root()).unwrap().display().to_string();
+            let fired: Vec<&&TemplateRule> = routed
+                .iter()
+                .filter(|r| buses.contains(r.bus.as_str()) && r.pattern.matches(&event))
+                .collect();
+            for rule in &fired {
+                assert!(
+                    rule.functions().any(|f| f == function),
+                    "{name} would also invoke {:?} through rule {}",
+                    rule.functions().collect::<Vec<_>>(),
+                    rule.id
+                );
+            }
+            assert!(
+                own.is_empty() || !fired.is_empty(),
+                "{name} matches none of the rules routing to {function}: {:?}",
+                own.iter().map(|r| &r.id).collect::<Vec<_>>()
+            );
+            checked += 1;
+        }
+    }
+    eprintln!("{checked} EventBridge samples checked against {} function rules", routed.len());
+}
+
+/// The seeds' events and near misses, with the audit rules each must fire
+/// (all other rules on the default bus must stay silent).
+const CLOUDTRAIL_EXPECTATIONS: &[(&str, &[&str])] = &[
+    ("get-secret-value-aws-cli", &["AuditCaptureRule", "AuditSecretReadByCliRule"]),
+    ("get-secret-value-assumed-role-aws-cli-v1", &["AuditCaptureRule", "AuditSecretReadByCliRule"]),
+    ("s3-ls-aws-cli", &["AuditCaptureRule", "AuditS3ReconRule"]),
+    ("list-objects-v2-aws-cli", &["AuditCaptureRule", "AuditS3ReconRule"]),
+    ("get-object-aws-cli", &["AuditCaptureRule", "AuditS3ReconRule"]),
+    ("near-miss-get-secret-value-boto3", &["AuditCaptureRule"]),
+    ("near-miss-get-secret-value-spoofed-cli-suffix", &["AuditCaptureRule"]),
+    ("near-miss-get-secret-value-uppercase-cli", &["AuditCaptureRule"]),
+    ("near-miss-get-secret-value-aws-service", &[]),
+    ("near-miss-describe-secret-aws-cli", &["AuditCaptureRule"]),
+    ("near-miss-list-buckets-aws-service", &[]),
+    ("near-miss-put-object-aws-cli", &["AuditCaptureRule"]),
+    ("near-miss-sts-get-caller-identity-aws-cli", &[]),
+    ("near-miss-ssm-get-parameter-aws-cli", &[]),
+    ("near-miss-console-sign-in", &[]),
+];
+
+fn cloudtrail_dir() -> PathBuf {
+    root().join("tests/fixtures/cloudtrail")
+}
+
+#[test]
+fn cloudtrail_fixtures_fire_exactly_the_expected_rules() {
+    let rules = template_rules::load();
+    let files = json_files(cloudtrail_dir());
+    assert_eq!(
+        files.len(),
+        CLOUDTRAIL_EXPECTATIONS.len(),
+        "every fixture in {} needs an expectation here",
+        cloudtrail_dir().display()
+    );
+    for (name, expected) in CLOUDTRAIL_EXPECTATIONS {
+        let event = read_json(&cloudtrail_dir().join(format!("{name}.json")));
+        let fired = matching(&rules, &event);
+        let expected: BTreeSet<&str> = expected.iter().copied().collect();
+        assert_eq!(fired, expected, "{name}");
+    }
+}
+
+#[test]
+fn audit_rules_see_read_only_management_events() {
+    // Without this state EventBridge never receives GetSecretValue or ListBuckets.
+    let rules = template_rules::load();
+    for id in ["AuditCaptureRule", "AuditSecretReadByCliRule", "AuditS3ReconRule"] {
+        let rule = rules.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(rule.state.as_deref(), Some("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"), "{id}");
+    }
+}
+
+#[test]
+fn the_confluent_target_receives_a_rest_v3_produce_body() {
+    let rules = template_rules::load();
+    let capture = rules.iter().find(|r| r.id == "AuditCaptureRule").unwrap();
+    let target = &capture.targets[0];
+    assert_eq!(target.resource.as_deref(), Some("AuditConfluentDestination"));
+    let (paths, template) = target.input_transformer.clone().expect("an input transformer");
+    let transformer = InputTransformer::new(paths, template).unwrap();
+    for name in ["get-secret-value-aws-cli", "s3-ls-aws-cli", "get-object-aws-cli"] {
+        let event = read_json(&cloudtrail_dir().join(format!("{name}.json")));
+        let body = transformer.apply(&event, &RuleContext::default()).unwrap();
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body, json!({"value": {"type": "JSON", "data": event["detail"]}}), "{name}");
+    }
+}
