@@ -181,27 +181,23 @@ impl NumericRange {
 }
 
 impl Cidr {
+    /// event-ruler's range: from the address as written (host bits are not
+    /// cleared) to that address with all host bits set.
     fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => same_prefix(
-                u32::from(net).into(),
-                u32::from(ip).into(),
-                self.prefix_len,
-                32,
-            ),
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                in_range(u32::from(net).into(), u32::from(ip).into(), self.prefix_len, 32)
+            }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                same_prefix(u128::from(net), u128::from(ip), self.prefix_len, 128)
+                in_range(u128::from(net), u128::from(ip), self.prefix_len, 128)
             }
             _ => false,
         }
     }
 }
 
-fn same_prefix(a: u128, b: u128, len: u8, bits: u32) -> bool {
-    let len = u32::from(len);
-    if len == 0 {
-        return true;
-    }
-    let shift = bits - len;
-    (a >> shift) == (b >> shift)
+fn in_range(bottom: u128, ip: u128, len: u8, bits: u32) -> bool {
+    let host_bits = bits - u32::from(len);
+    let host_mask = if host_bits == 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
+    (bottom..=bottom | host_mask).contains(&ip)
 }

@@ -19,6 +19,9 @@
 //! - **`anything-but`** needs a present leaf value, and on an array matches
 //!   when some element is not excluded. It matches values of any type (a
 //!   number is "anything but" a string).
+//! - **`cidr`** follows event-ruler's `CIDR.java`: prefix lengths up to /31
+//!   (IPv4) and /127 (IPv6), and the range runs from the address as written
+//!   (host bits are not cleared) to its last host.
 //! - **`numeric`** and `cidr` only look at JSON numbers and strings holding an
 //!   IP address respectively; `numeric` bounds must lie within ±5e9 (AWS's
 //!   limit), and an event number outside that range never matches `numeric`.

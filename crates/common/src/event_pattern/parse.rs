@@ -404,7 +404,8 @@ fn cidr(text: &str, path: &Path) -> Result<Cidr, PatternError> {
     let network: IpAddr = address
         .parse()
         .map_err(|_| bad("not an IPv4 or IPv6 address"))?;
-    let max = if network.is_ipv4() { 32 } else { 128 };
+    // event-ruler (CIDR.java) rejects /32 and /128: a single address is an exact value.
+    let max = if network.is_ipv4() { 31 } else { 127 };
     let prefix_len: u8 = length
         .parse()
         .ok()

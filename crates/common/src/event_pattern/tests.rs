@@ -370,7 +370,10 @@ fn cidr_v4_and_v6() {
     assert!(c("10.0.0.0/24", "10.0.0.255"));
     assert!(!c("10.0.0.0/24", "10.0.1.0"));
     assert!(c("0.0.0.0/0", "192.0.2.1"));
-    assert!(c("10.0.0.7/32", "10.0.0.7"));
+    assert!(c("10.0.0.6/31", "10.0.0.7"));
+    // event-ruler's range starts at the address as written.
+    assert!(c("10.0.0.1/24", "10.0.0.9"));
+    assert!(!c("10.0.0.1/24", "10.0.0.0"));
     assert!(c("2001:db8::/32", "2001:db8:ffff::1"));
     assert!(!c("2001:db8::/32", "2001:db9::1"));
     assert!(!c("10.0.0.0/8", "::ffff:10.0.0.1"), "families do not mix");
@@ -447,8 +450,12 @@ fn invalid_patterns_are_rejected_with_their_path() {
             "expected address/prefix-length",
         ),
         (
-            json!({"s": [{"cidr": "10.0.0.0/33"}]}),
-            "prefix length must be 0..=32",
+            json!({"s": [{"cidr": "10.0.0.7/32"}]}),
+            "prefix length must be 0..=31",
+        ),
+        (
+            json!({"s": [{"cidr": "::1/128"}]}),
+            "prefix length must be 0..=127",
         ),
         (
             json!({"s": [{"exists": "yes"}]}),
@@ -548,7 +555,7 @@ proptest! {
 
     /// cidr agrees with masking the address by hand.
     #[test]
-    fn cidr_agrees_with_masks(net in any::<u32>(), ip in any::<u32>(), len in 0u8..=32) {
+    fn cidr_agrees_with_masks(net in any::<u32>(), ip in any::<u32>(), len in 0u8..=31) {
         let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
         let net = net & mask;
         let p = json!({"ip": [{"cidr": format!("{}/{len}", std::net::Ipv4Addr::from(net))}]});
