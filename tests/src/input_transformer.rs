@@ -45,9 +45,14 @@ impl InputTransformer {
         let mut parsed = BTreeMap::new();
         for (name, path) in paths {
             if name.starts_with("aws.events.") {
-                return Err(format!("InputPathsMap {name:?}: names starting with aws.events. are reserved"));
+                return Err(format!(
+                    "InputPathsMap {name:?}: names starting with aws.events. are reserved"
+                ));
             }
-            parsed.insert(name.clone(), parse_path(&path).map_err(|e| format!("InputPathsMap {name:?}: {e}"))?);
+            parsed.insert(
+                name.clone(),
+                parse_path(&path).map_err(|e| format!("InputPathsMap {name:?}: {e}"))?,
+            );
         }
         Ok(InputTransformer {
             paths: parsed,
@@ -152,9 +157,8 @@ fn parse_path(path: &str) -> Result<Vec<Step>, String> {
                 }
                 if let Ok(i) = inner.parse() {
                     steps.push(Step::Index(i));
-                } else if let Some(key) = inner
-                    .strip_prefix('\'')
-                    .and_then(|k| k.strip_suffix('\''))
+                } else if let Some(key) =
+                    inner.strip_prefix('\'').and_then(|k| k.strip_suffix('\''))
                 {
                     steps.push(Step::Key(key.to_string()));
                 } else {
@@ -189,21 +193,35 @@ mod tests {
 
     #[test]
     fn confluent_produce_body_wraps_the_detail_object() {
-        let t = transformer(&[("detail", "$.detail")], r#"{"value":{"type":"JSON","data":<detail>}}"#);
+        let t = transformer(
+            &[("detail", "$.detail")],
+            r#"{"value":{"type":"JSON","data":<detail>}}"#,
+        );
         let event = json!({"detail": {"eventName": "GetSecretValue", "n": [1, {"a": null}]}});
-        let out: Value = serde_json::from_str(&t.apply(&event, &RuleContext::default()).unwrap()).unwrap();
-        assert_eq!(out, json!({"value": {"type": "JSON", "data": event["detail"]}}));
+        let out: Value =
+            serde_json::from_str(&t.apply(&event, &RuleContext::default()).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            json!({"value": {"type": "JSON", "data": event["detail"]}})
+        );
     }
 
     #[test]
     fn quoted_and_bare_placeholders_follow_the_user_guide() {
         // The user guide's example shape: strings quoted in the template, a number bare.
         let t = transformer(
-            &[("instance", "$.detail.instance-id"), ("state", "$.detail.state"), ("n", "$.detail.n"), ("r0", "$.resources[0]"), ("gone", "$.detail.nope")],
+            &[
+                ("instance", "$.detail.instance-id"),
+                ("state", "$.detail.state"),
+                ("n", "$.detail.n"),
+                ("r0", "$.resources[0]"),
+                ("gone", "$.detail.nope"),
+            ],
             r#"{"text": "<instance> is in state <state>", "n": <n>, "r": "<r0>", "bare": <state>, "missing": <gone>, "q": "<gone>", "cmp": "1 <2"}"#,
         );
         let event = json!({"resources": ["arn:x"], "detail": {"instance-id": "i-1", "state": "say \"hi\"", "n": 3}});
-        let out: Value = serde_json::from_str(&t.apply(&event, &RuleContext::default()).unwrap()).unwrap();
+        let out: Value =
+            serde_json::from_str(&t.apply(&event, &RuleContext::default()).unwrap()).unwrap();
         assert_eq!(
             out,
             json!({"text": "i-1 is in state say \"hi\"", "n": 3, "r": "arn:x", "bare": "say \"hi\"", "missing": null, "q": "", "cmp": "1 <2"})
@@ -212,16 +230,30 @@ mod tests {
 
     #[test]
     fn predefined_variables_and_plain_text_templates() {
-        let t = transformer(&[], "rule <aws.events.rule-name> saw <aws.events.event.json>");
-        let rule = RuleContext { name: "r1".into(), arn: "arn:aws:events:::rule/r1".into() };
-        assert_eq!(t.apply(&json!({"a": 1}), &rule).unwrap(), r#"rule "r1" saw {"a":1}"#);
+        let t = transformer(
+            &[],
+            "rule <aws.events.rule-name> saw <aws.events.event.json>",
+        );
+        let rule = RuleContext {
+            name: "r1".into(),
+            arn: "arn:aws:events:::rule/r1".into(),
+        };
+        assert_eq!(
+            t.apply(&json!({"a": 1}), &rule).unwrap(),
+            r#"rule "r1" saw {"a":1}"#
+        );
     }
 
     #[test]
     fn bad_paths_and_invalid_json_output_are_errors() {
-        assert!(InputTransformer::new([("a".into(), "detail".into())], "").unwrap_err().contains("\"a\""));
+        assert!(InputTransformer::new([("a".into(), "detail".into())], "")
+            .unwrap_err()
+            .contains("\"a\""));
         assert!(InputTransformer::new([("aws.events.x".into(), "$.a".into())], "").is_err());
         let t = transformer(&[("d", "$.d")], r#"{"x": <d>"#);
-        assert!(t.apply(&json!({"d": 1}), &RuleContext::default()).unwrap_err().contains("not valid JSON"));
+        assert!(t
+            .apply(&json!({"d": 1}), &RuleContext::default())
+            .unwrap_err()
+            .contains("not valid JSON"));
     }
 }

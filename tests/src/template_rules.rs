@@ -63,7 +63,8 @@ impl TemplateRule {
 pub fn load() -> Vec<TemplateRule> {
     let path = root().join("template.yaml");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let template: Yaml = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let template: Yaml =
+        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     rules(&template)
 }
 
@@ -87,7 +88,10 @@ pub fn rules(template: &Yaml) -> Vec<TemplateRule> {
             }
             Some("AWS::Serverless::Function") => {
                 for (event_name, event) in props["Events"].as_mapping().into_iter().flatten() {
-                    if !matches!(event["Type"].as_str(), Some("EventBridgeRule" | "CloudWatchEvent")) {
+                    if !matches!(
+                        event["Type"].as_str(),
+                        Some("EventBridgeRule" | "CloudWatchEvent")
+                    ) {
                         continue;
                     }
                     let event_props = &event["Properties"];
@@ -112,10 +116,17 @@ struct Template<'a> {
 }
 
 impl Template<'_> {
-    fn rule(&self, id: String, props: &Yaml, pattern: &Yaml, targets: Vec<RuleTarget>) -> TemplateRule {
+    fn rule(
+        &self,
+        id: String,
+        props: &Yaml,
+        pattern: &Yaml,
+        targets: Vec<RuleTarget>,
+    ) -> TemplateRule {
         let pattern_json = match pattern {
             // CloudFormation also takes the pattern as a JSON string.
-            Yaml::String(s) => serde_json::from_str(s).unwrap_or_else(|e| panic!("{id}: EventPattern is not JSON: {e}")),
+            Yaml::String(s) => serde_json::from_str(s)
+                .unwrap_or_else(|e| panic!("{id}: EventPattern is not JSON: {e}")),
             other => self.resolve(other, &id),
         };
         let compiled = EventPattern::new(&pattern_json).unwrap_or_else(|e| panic!("{id}: {e}"));
@@ -137,7 +148,9 @@ impl Template<'_> {
     }
 
     fn resource(&self, id: &str) -> Option<&Yaml> {
-        self.template["Resources"].as_mapping().and_then(|r| r.get(id))
+        self.template["Resources"]
+            .as_mapping()
+            .and_then(|r| r.get(id))
     }
 
     fn binary(&self, function: &str) -> String {
@@ -171,19 +184,36 @@ impl Template<'_> {
     fn target(&self, target: &Yaml) -> RuleTarget {
         let id = target["Id"].as_str().unwrap_or_default().to_string();
         let resource = referenced_resource(&target["Arn"]).filter(|r| self.resource(r).is_some());
-        let functions = resource.as_deref().map(|r| self.functions_reached(r)).unwrap_or_default();
+        let functions = resource
+            .as_deref()
+            .map(|r| self.functions_reached(r))
+            .unwrap_or_default();
         let input_transformer = target["InputTransformer"].as_mapping().map(|it| {
             let paths = it
                 .get("InputPathsMap")
                 .and_then(Yaml::as_mapping)
                 .into_iter()
                 .flatten()
-                .map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), v.as_str().unwrap_or_default().to_string()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().unwrap_or_default().to_string(),
+                        v.as_str().unwrap_or_default().to_string(),
+                    )
+                })
                 .collect();
-            let template = it.get("InputTemplate").and_then(Yaml::as_str).unwrap_or_default().to_string();
+            let template = it
+                .get("InputTemplate")
+                .and_then(Yaml::as_str)
+                .unwrap_or_default()
+                .to_string();
             (paths, template)
         });
-        RuleTarget { id, resource, functions, input_transformer }
+        RuleTarget {
+            id,
+            resource,
+            functions,
+            input_transformer,
+        }
     }
 
     /// The functions a target resource invokes: itself, or the pollers of a queue.
@@ -192,16 +222,24 @@ impl Template<'_> {
             return Vec::new();
         };
         match r["Type"].as_str() {
-            Some("AWS::Serverless::Function" | "AWS::Lambda::Function") => vec![self.binary(resource)],
+            Some("AWS::Serverless::Function" | "AWS::Lambda::Function") => {
+                vec![self.binary(resource)]
+            }
             Some("AWS::SQS::Queue") => self.template["Resources"]
                 .as_mapping()
                 .into_iter()
                 .flatten()
                 .filter(|(_, f)| f["Type"] == "AWS::Serverless::Function")
                 .filter(|(_, f)| {
-                    f["Properties"]["Events"].as_mapping().into_iter().flatten().any(|(_, e)| {
-                        e["Type"] == "SQS" && referenced_resource(&e["Properties"]["Queue"]).as_deref() == Some(resource)
-                    })
+                    f["Properties"]["Events"]
+                        .as_mapping()
+                        .into_iter()
+                        .flatten()
+                        .any(|(_, e)| {
+                            e["Type"] == "SQS"
+                                && referenced_resource(&e["Properties"]["Queue"]).as_deref()
+                                    == Some(resource)
+                        })
                 })
                 .map(|(id, _)| self.binary(id.as_str().unwrap_or_default()))
                 .collect(),
@@ -226,7 +264,11 @@ impl Template<'_> {
             "AWS::Region" => REGION.into(),
             "AWS::Partition" => "aws".into(),
             "AWS::URLSuffix" => "amazonaws.com".into(),
-            other if self.resource(other.split('.').next().unwrap_or_default()).is_some() => {
+            other
+                if self
+                    .resource(other.split('.').next().unwrap_or_default())
+                    .is_some() =>
+            {
                 format!("resource:{}", other.split('.').next().unwrap_or_default())
             }
             other => self
@@ -250,10 +292,17 @@ impl Template<'_> {
                 Yaml::Bool(b) => Json::Bool(*b),
                 Yaml::Number(n) => serde_json::to_value(n).expect("YAML numbers are JSON numbers"),
                 Yaml::String(s) => Json::String(s.clone()),
-                Yaml::Sequence(items) => Json::Array(items.iter().map(|i| self.resolve(i, rule)).collect()),
+                Yaml::Sequence(items) => {
+                    Json::Array(items.iter().map(|i| self.resolve(i, rule)).collect())
+                }
                 Yaml::Mapping(m) => Json::Object(
                     m.iter()
-                        .map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), self.resolve(v, rule)))
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().unwrap_or_default().to_string(),
+                                self.resolve(v, rule),
+                            )
+                        })
                         .collect(),
                 ),
                 Yaml::Tagged(_) => unreachable!("handled by tagged()"),
@@ -266,7 +315,9 @@ impl Template<'_> {
         let mut rest = text;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
-            let end = rest[start..].find('}').unwrap_or_else(|| panic!("{rule}: unclosed ${{ in {text:?}"));
+            let end = rest[start..]
+                .find('}')
+                .unwrap_or_else(|| panic!("{rule}: unclosed ${{ in {text:?}"));
             let name = &rest[start + 2..start + end];
             if let Some(literal) = name.strip_prefix('!') {
                 out.push_str("${");
@@ -290,10 +341,21 @@ fn tagged(v: &Yaml) -> Option<(&str, &Yaml)> {
             let name = tag.trim_start_matches('!');
             let name = name.strip_prefix("Fn::").unwrap_or(name);
             // Leak-free lookup: map the tag text to a static name.
-            let name = ["Ref", "Sub", "GetAtt", "If", "Join", "Select", "Split", "ImportValue", "FindInMap", "Condition"]
-                .into_iter()
-                .find(|n| *n == name)
-                .unwrap_or("unknown");
+            let name = [
+                "Ref",
+                "Sub",
+                "GetAtt",
+                "If",
+                "Join",
+                "Select",
+                "Split",
+                "ImportValue",
+                "FindInMap",
+                "Condition",
+            ]
+            .into_iter()
+            .find(|n| *n == name)
+            .unwrap_or("unknown");
             Some((name, &t.value))
         }
         Yaml::Mapping(m) if m.len() == 1 => {
@@ -302,10 +364,19 @@ fn tagged(v: &Yaml) -> Option<(&str, &Yaml)> {
             match k {
                 "Ref" => Some(("Ref", arg)),
                 _ => k.strip_prefix("Fn::").map(|n| {
-                    let n = ["Sub", "GetAtt", "If", "Join", "Select", "Split", "ImportValue", "FindInMap"]
-                        .into_iter()
-                        .find(|x| *x == n)
-                        .unwrap_or("unknown");
+                    let n = [
+                        "Sub",
+                        "GetAtt",
+                        "If",
+                        "Join",
+                        "Select",
+                        "Split",
+                        "ImportValue",
+                        "FindInMap",
+                    ]
+                    .into_iter()
+                    .find(|x| *x == n)
+                    .unwrap_or("unknown");
                     (n, arg)
                 }),
             }
@@ -324,7 +395,10 @@ fn referenced_resource(v: &Yaml) -> Option<String> {
         ("Sub", Yaml::String(s)) => {
             let start = s.find("${")?;
             let end = s[start..].find('}')?;
-            s[start + 2..start + end].split('.').next().map(str::to_string)
+            s[start + 2..start + end]
+                .split('.')
+                .next()
+                .map(str::to_string)
         }
         _ => None,
     }

@@ -112,8 +112,23 @@ fn known_divergence(pattern: &Value, event: &Value) -> Option<&'static str> {
 struct Gen(fastrand::Rng);
 
 const STRINGS: &[&str] = &[
-    "foo", "Foo", "FOO", "foobar", "barfoo", "bar", "a*b", "a\\b", "", "x", "10.0.0.5", "10.1.2.3",
-    "192.168.1.1", "2001:db8::1", "2001:db9::1", "aws-cli/2.15 Python", "Boto3/1.34",
+    "foo",
+    "Foo",
+    "FOO",
+    "foobar",
+    "barfoo",
+    "bar",
+    "a*b",
+    "a\\b",
+    "",
+    "x",
+    "10.0.0.5",
+    "10.1.2.3",
+    "192.168.1.1",
+    "2001:db8::1",
+    "2001:db9::1",
+    "aws-cli/2.15 Python",
+    "Boto3/1.34",
 ];
 const NUMBERS: &[f64] = &[0.0, 1.0, 2.5, -3.0, 100.0, 300.0, 4999.0];
 const TOP_KEYS: &[&str] = &["a", "b", "c", "d"];
@@ -170,11 +185,26 @@ impl Gen {
     }
 
     fn string_fragment(&mut self) -> String {
-        self.pick(&["f", "fo", "Fo", "foo", "bar", "ar", "OO", "oo", "10.", "aws-cli/", "a*", "x"]).to_string()
+        self.pick(&[
+            "f", "fo", "Fo", "foo", "bar", "ar", "OO", "oo", "10.", "aws-cli/", "a*", "x",
+        ])
+        .to_string()
     }
 
     fn wildcard(&mut self) -> String {
-        self.pick(&["f*", "*oo", "*", "f*b*r", "*o*", "a\\*b", "aws-cli/*", "*bar", "F*O", "10.*.5"]).to_string()
+        self.pick(&[
+            "f*",
+            "*oo",
+            "*",
+            "f*b*r",
+            "*o*",
+            "a\\*b",
+            "aws-cli/*",
+            "*bar",
+            "F*O",
+            "10.*.5",
+        ])
+        .to_string()
     }
 
     fn matcher(&mut self) -> Value {
@@ -191,7 +221,11 @@ impl Gen {
             10 => json!({"anything-but": [self.pick(NUMBERS), self.pick(NUMBERS)]}),
             11 => {
                 let op = self.pick(&["prefix", "suffix", "equals-ignore-case", "wildcard"]);
-                let arg = if op == "wildcard" { self.wildcard() } else { self.string_fragment() };
+                let arg = if op == "wildcard" {
+                    self.wildcard()
+                } else {
+                    self.string_fragment()
+                };
                 if self.0.bool() {
                     json!({"anything-but": {op: arg}})
                 } else {
@@ -208,7 +242,9 @@ impl Gen {
                     }
                 }
             }
-            14 => json!({"cidr": self.pick(&["10.0.0.0/24", "10.0.0.0/8", "192.168.0.0/16", "2001:db8::/32", "0.0.0.0/0"])}),
+            14 => {
+                json!({"cidr": self.pick(&["10.0.0.0/24", "10.0.0.0/8", "192.168.0.0/16", "2001:db8::/32", "0.0.0.0/0"])})
+            }
             _ => json!({"exists": self.0.bool()}),
         }
     }
@@ -270,13 +306,28 @@ fn matcher_agrees_with_moto_on_generated_cases() {
         compared += 1;
         matched += usize::from(ours);
         if ours != moto_answer {
-            disagreements.push(format!("pattern {pattern}\n  event {event}\n  ours {ours}, moto {moto_answer}"));
+            disagreements.push(format!(
+                "pattern {pattern}\n  event {event}\n  ours {ours}, moto {moto_answer}"
+            ));
         }
     }
     eprintln!("compared {compared} cases ({matched} matches), skipped {skipped:?}");
-    assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.iter().take(10).cloned().collect::<Vec<_>>().join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     assert!(compared >= CASES / 2, "too many skipped cases: {skipped:?}");
-    assert!(matched >= compared / 10 && matched <= compared * 9 / 10, "the generator must give both outcomes: {matched}/{compared}");
+    assert!(
+        matched >= compared / 10 && matched <= compared * 9 / 10,
+        "the generator must give both outcomes: {matched}/{compared}"
+    );
 }
 
 /// One case per documented divergence: moto answers differently from our
@@ -285,28 +336,54 @@ fn matcher_agrees_with_moto_on_generated_cases() {
 fn moto_differs_from_aws_where_documented() {
     let cases = [
         // ARRAY_OF_OBJECTS: event-ruler README, "JSON Array Matching" (AWS: match).
-        (json!({"employees": {"firstName": ["Anna"]}}),
-         json!({"employees": [{"firstName": "John"}, {"firstName": "Anna"}]}), true),
+        (
+            json!({"employees": {"firstName": ["Anna"]}}),
+            json!({"employees": [{"firstName": "John"}, {"firstName": "Anna"}]}),
+            true,
+        ),
         // EMPTY_CONTAINER: an empty array holds no value (AWS: exists true does not match).
         (json!({"a": [{"exists": true}]}), json!({"a": []}), false),
-        (json!({"a": [{"anything-but": "x"}]}), json!({"a": {}}), false),
+        (
+            json!({"a": [{"anything-but": "x"}]}),
+            json!({"a": {}}),
+            false,
+        ),
         // BOOL_AS_NUMBER: true is not the number 1.
         (json!({"a": [1]}), json!({"a": true}), false),
-        (json!({"a": [{"numeric": [">", 0]}]}), json!({"a": true}), false),
+        (
+            json!({"a": [{"numeric": [">", 0]}]}),
+            json!({"a": true}),
+            false,
+        ),
         // NESTED_ARRAY: arrays of arrays flatten (AWS: match).
         (json!({"a": ["x"]}), json!({"a": [["x"], ["y"]]}), true),
         // Dotted keys are literal keys here, nesting in moto (documented only).
         (json!({"a.b": ["x"]}), json!({"a": {"b": "x"}}), false),
         // Wildcard across a newline (AWS: `*` matches any characters).
-        (json!({"a": [{"wildcard": "x*y"}]}), json!({"a": "x\ny"}), true),
+        (
+            json!({"a": [{"wildcard": "x*y"}]}),
+            json!({"a": "x\ny"}),
+            true,
+        ),
         // A CIDR with host bits: event-ruler ranges from the address as written (moto raises, no match).
-        (json!({"a": [{"cidr": "10.0.0.1/24"}]}), json!({"a": "10.0.0.9"}), true),
+        (
+            json!({"a": [{"cidr": "10.0.0.1/24"}]}),
+            json!({"a": "10.0.0.9"}),
+            true,
+        ),
     ];
-    let pairs: Vec<(Value, Value)> = cases.iter().map(|(p, e, _)| (p.clone(), e.clone())).collect();
+    let pairs: Vec<(Value, Value)> = cases
+        .iter()
+        .map(|(p, e, _)| (p.clone(), e.clone()))
+        .collect();
     let answers = moto(&pairs);
     for ((pattern, event, aws), moto_answer) in cases.iter().zip(answers) {
         let ours = EventPattern::new(pattern).unwrap().matches(event);
         assert_eq!(ours, *aws, "our matcher on {pattern} / {event}");
-        assert_eq!(moto_answer, Some(!aws), "moto no longer differs on {pattern} / {event}: update the list");
+        assert_eq!(
+            moto_answer,
+            Some(!aws),
+            "moto no longer differs on {pattern} / {event}: update the list"
+        );
     }
 }

@@ -41,13 +41,26 @@ fn matching<'a>(rules: &'a [TemplateRule], event: &Value) -> BTreeSet<&'a str> {
 fn every_rule_has_a_valid_pattern_and_a_target() {
     // template_rules::load() panics naming the rule whose pattern is invalid.
     let rules = template_rules::load();
-    for audit in ["AuditCaptureRule", "AuditSecretReadByCliRule", "AuditS3ReconRule", "AuditFlaggedAlertRule"] {
-        assert!(rules.iter().any(|r| r.id == audit), "{audit} is missing from template.yaml");
+    for audit in [
+        "AuditCaptureRule",
+        "AuditSecretReadByCliRule",
+        "AuditS3ReconRule",
+        "AuditFlaggedAlertRule",
+    ] {
+        assert!(
+            rules.iter().any(|r| r.id == audit),
+            "{audit} is missing from template.yaml"
+        );
     }
     for rule in &rules {
         assert!(!rule.targets.is_empty(), "{} has no target", rule.id);
         for t in &rule.targets {
-            assert!(t.resource.is_some(), "{}: target {} points outside the stack", rule.id, t.id);
+            assert!(
+                t.resource.is_some(),
+                "{}: target {} points outside the stack",
+                rule.id,
+                t.id
+            );
         }
     }
 }
@@ -57,12 +70,18 @@ fn every_rule_has_a_valid_pattern_and_a_target() {
 #[test]
 fn function_samples_reach_exactly_their_functions() {
     let rules = template_rules::load();
-    let routed: Vec<&TemplateRule> = rules.iter().filter(|r| r.functions().next().is_some()).collect();
+    let routed: Vec<&TemplateRule> = rules
+        .iter()
+        .filter(|r| r.functions().next().is_some())
+        .collect();
     let mut checked = 0;
     for dir in std::fs::read_dir(root().join("events")).unwrap() {
         let dir = dir.unwrap().path();
         let function = dir.file_name().unwrap().to_string_lossy().to_string();
-        let own: Vec<&&TemplateRule> = routed.iter().filter(|r| r.functions().any(|f| f == function)).collect();
+        let own: Vec<&&TemplateRule> = routed
+            .iter()
+            .filter(|r| r.functions().any(|f| f == function))
+            .collect();
         // A function's samples are checked against the rules on the buses
         // its own rules listen on (the default bus when it has none).
         let buses: BTreeSet<&str> = if own.is_empty() {
@@ -96,20 +115,41 @@ fn function_samples_reach_exactly_their_functions() {
             checked += 1;
         }
     }
-    eprintln!("{checked} EventBridge samples checked against {} function rules", routed.len());
+    eprintln!(
+        "{checked} EventBridge samples checked against {} function rules",
+        routed.len()
+    );
 }
 
 /// The seeds' events and near misses, with the audit rules each must fire
 /// (all other rules on the default bus must stay silent).
 const CLOUDTRAIL_EXPECTATIONS: &[(&str, &[&str])] = &[
-    ("get-secret-value-aws-cli", &["AuditCaptureRule", "AuditSecretReadByCliRule"]),
-    ("get-secret-value-assumed-role-aws-cli-v1", &["AuditCaptureRule", "AuditSecretReadByCliRule"]),
+    (
+        "get-secret-value-aws-cli",
+        &["AuditCaptureRule", "AuditSecretReadByCliRule"],
+    ),
+    (
+        "get-secret-value-assumed-role-aws-cli-v1",
+        &["AuditCaptureRule", "AuditSecretReadByCliRule"],
+    ),
     ("s3-ls-aws-cli", &["AuditCaptureRule", "AuditS3ReconRule"]),
-    ("list-objects-v2-aws-cli", &["AuditCaptureRule", "AuditS3ReconRule"]),
-    ("get-object-aws-cli", &["AuditCaptureRule", "AuditS3ReconRule"]),
+    (
+        "list-objects-v2-aws-cli",
+        &["AuditCaptureRule", "AuditS3ReconRule"],
+    ),
+    (
+        "get-object-aws-cli",
+        &["AuditCaptureRule", "AuditS3ReconRule"],
+    ),
     ("near-miss-get-secret-value-boto3", &["AuditCaptureRule"]),
-    ("near-miss-get-secret-value-spoofed-cli-suffix", &["AuditCaptureRule"]),
-    ("near-miss-get-secret-value-uppercase-cli", &["AuditCaptureRule"]),
+    (
+        "near-miss-get-secret-value-spoofed-cli-suffix",
+        &["AuditCaptureRule"],
+    ),
+    (
+        "near-miss-get-secret-value-uppercase-cli",
+        &["AuditCaptureRule"],
+    ),
     ("near-miss-get-secret-value-aws-service", &[]),
     ("near-miss-describe-secret-aws-cli", &["AuditCaptureRule"]),
     ("near-miss-list-buckets-aws-service", &[]),
@@ -145,9 +185,17 @@ fn cloudtrail_fixtures_fire_exactly_the_expected_rules() {
 fn audit_rules_see_read_only_management_events() {
     // Without this state EventBridge never receives GetSecretValue or ListBuckets.
     let rules = template_rules::load();
-    for id in ["AuditCaptureRule", "AuditSecretReadByCliRule", "AuditS3ReconRule"] {
+    for id in [
+        "AuditCaptureRule",
+        "AuditSecretReadByCliRule",
+        "AuditS3ReconRule",
+    ] {
         let rule = rules.iter().find(|r| r.id == id).unwrap();
-        assert_eq!(rule.state.as_deref(), Some("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"), "{id}");
+        assert_eq!(
+            rule.state.as_deref(),
+            Some("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"),
+            "{id}"
+        );
     }
 }
 
@@ -156,13 +204,27 @@ fn the_confluent_target_receives_a_rest_v3_produce_body() {
     let rules = template_rules::load();
     let capture = rules.iter().find(|r| r.id == "AuditCaptureRule").unwrap();
     let target = &capture.targets[0];
-    assert_eq!(target.resource.as_deref(), Some("AuditConfluentDestination"));
-    let (paths, template) = target.input_transformer.clone().expect("an input transformer");
+    assert_eq!(
+        target.resource.as_deref(),
+        Some("AuditConfluentDestination")
+    );
+    let (paths, template) = target
+        .input_transformer
+        .clone()
+        .expect("an input transformer");
     let transformer = InputTransformer::new(paths, template).unwrap();
-    for name in ["get-secret-value-aws-cli", "s3-ls-aws-cli", "get-object-aws-cli"] {
+    for name in [
+        "get-secret-value-aws-cli",
+        "s3-ls-aws-cli",
+        "get-object-aws-cli",
+    ] {
         let event = read_json(&cloudtrail_dir().join(format!("{name}.json")));
         let body = transformer.apply(&event, &RuleContext::default()).unwrap();
         let body: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(body, json!({"value": {"type": "JSON", "data": event["detail"]}}), "{name}");
+        assert_eq!(
+            body,
+            json!({"value": {"type": "JSON", "data": event["detail"]}}),
+            "{name}"
+        );
     }
 }

@@ -65,7 +65,7 @@ fn field_matches(field: &FieldPattern, value: Option<&Value>) -> bool {
             }
             if leaves.is_empty() {
                 // Only leaves exist for the matcher: this field is absent.
-                return matchers.iter().any(|m| *m == ValueMatcher::Exists(false));
+                return matchers.contains(&ValueMatcher::Exists(false));
             }
             matchers
                 .iter()
@@ -173,9 +173,9 @@ impl NumericRange {
         let above = self
             .lower
             .is_none_or(|(low, closed)| if closed { n >= low } else { n > low });
-        let below =
-            self.upper
-                .is_none_or(|(high, closed)| if closed { n <= high } else { n < high });
+        let below = self
+            .upper
+            .is_none_or(|(high, closed)| if closed { n <= high } else { n < high });
         above && below
     }
 }
@@ -185,9 +185,12 @@ impl Cidr {
     /// cleared) to that address with all host bits set.
     fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                in_range(u32::from(net).into(), u32::from(ip).into(), self.prefix_len, 32)
-            }
+            (IpAddr::V4(net), IpAddr::V4(ip)) => in_range(
+                u32::from(net).into(),
+                u32::from(ip).into(),
+                self.prefix_len,
+                32,
+            ),
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
                 in_range(u128::from(net), u128::from(ip), self.prefix_len, 128)
             }
@@ -198,6 +201,10 @@ impl Cidr {
 
 fn in_range(bottom: u128, ip: u128, len: u8, bits: u32) -> bool {
     let host_bits = bits - u32::from(len);
-    let host_mask = if host_bits == 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
+    let host_mask = if host_bits == 128 {
+        u128::MAX
+    } else {
+        (1u128 << host_bits) - 1
+    };
     (bottom..=bottom | host_mask).contains(&ip)
 }

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use aws_sdk_eventbridge::primitives::DateTime;
-use aws_sdk_eventbridge::types::{InputTransformer as SdkTransformer, PutEventsRequestEntry, RuleState, Target};
+use aws_sdk_eventbridge::types::{
+    InputTransformer as SdkTransformer, PutEventsRequestEntry, RuleState, Target,
+};
 use e2e_tests::demo::Demo;
 use e2e_tests::input_transformer::{InputTransformer, RuleContext};
 use e2e_tests::local_cloud::{LocalCloud, ACCOUNT_ID, REGION};
@@ -32,7 +34,11 @@ fn fixtures() -> Result<Vec<(String, Value)>, Failure> {
     paths
         .into_iter()
         .map(|p| {
-            let name = p.file_stem().unwrap_or_default().to_string_lossy().to_string();
+            let name = p
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
             let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
             let event = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
             Ok((name, event))
@@ -56,11 +62,21 @@ async fn put_rule(
         .state(RuleState::from(state))
         .send()
         .await
-        .map_err(|e| format!("PutRule {}: {}", rule.id, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+        .map_err(|e| {
+            format!(
+                "PutRule {}: {}",
+                rule.id,
+                aws_sdk_eventbridge::error::DisplayErrorContext(e)
+            )
+        })?;
     let mut target = Target::builder()
         .id("queue")
         .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}"));
-    if let Some((paths, template)) = rule.targets.iter().find_map(|t| t.input_transformer.clone()) {
+    if let Some((paths, template)) = rule
+        .targets
+        .iter()
+        .find_map(|t| t.input_transformer.clone())
+    {
         let transformer = SdkTransformer::builder()
             .set_input_paths_map(Some(paths.into_iter().collect::<HashMap<_, _>>()))
             .input_template(template)
@@ -74,18 +90,28 @@ async fn put_rule(
         .targets(target.build().map_err(|e| e.to_string())?)
         .send()
         .await
-        .map_err(|e| format!("PutTargets {}: {}", rule.id, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+        .map_err(|e| {
+            format!(
+                "PutTargets {}: {}",
+                rule.id,
+                aws_sdk_eventbridge::error::DisplayErrorContext(e)
+            )
+        })?;
     Ok(queue_url)
 }
 
-async fn put_events(events: &aws_sdk_eventbridge::Client, fixtures: &[(String, Value)]) -> Result<usize, Failure> {
+async fn put_events(
+    events: &aws_sdk_eventbridge::Client,
+    fixtures: &[(String, Value)],
+) -> Result<usize, Failure> {
     for chunk in fixtures.chunks(10) {
         let entries = chunk
             .iter()
             .map(|(_, e)| {
-                let time = e["time"]
-                    .as_str()
-                    .and_then(|t| DateTime::from_str(t, aws_sdk_eventbridge::primitives::DateTimeFormat::DateTime).ok());
+                let time = e["time"].as_str().and_then(|t| {
+                    DateTime::from_str(t, aws_sdk_eventbridge::primitives::DateTimeFormat::DateTime)
+                        .ok()
+                });
                 PutEventsRequestEntry::builder()
                     .source(e["source"].as_str().unwrap_or_default())
                     .detail_type(e["detail-type"].as_str().unwrap_or_default())
@@ -99,41 +125,84 @@ async fn put_events(events: &aws_sdk_eventbridge::Client, fixtures: &[(String, V
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| format!("PutEvents: {}", aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                format!(
+                    "PutEvents: {}",
+                    aws_sdk_eventbridge::error::DisplayErrorContext(e)
+                )
+            })?;
         if out.failed_entry_count() > 0 {
-            return Err(format!("PutEvents: {} entries failed: {:?}", out.failed_entry_count(), out.entries()));
+            return Err(format!(
+                "PutEvents: {} entries failed: {:?}",
+                out.failed_entry_count(),
+                out.entries()
+            ));
         }
     }
     Ok(fixtures.len())
 }
 
 pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
-    demo.act("audit: the seeds' CloudTrail events through EventBridge (moto) with the template's rules");
+    demo.act(
+        "audit: the seeds' CloudTrail events through EventBridge (moto) with the template's rules",
+    );
     let Some(rules) = demo
         .step(
             "extract the default bus's rules from template.yaml",
             async {
-                let rules: Vec<TemplateRule> = template_rules::load().into_iter().filter(|r| r.bus == "default").collect();
+                let rules: Vec<TemplateRule> = template_rules::load()
+                    .into_iter()
+                    .filter(|r| r.bus == "default")
+                    .collect();
                 Ok::<_, Failure>(rules)
             },
-            |r| r.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", "),
+            |r| {
+                r.iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
         )
         .await
     else {
         return;
     };
-    let Some(fixtures) = demo.step("load tests/fixtures/cloudtrail", async { fixtures() }, |f| format!("{} events", f.len())).await else {
+    let Some(fixtures) = demo
+        .step(
+            "load tests/fixtures/cloudtrail",
+            async { fixtures() },
+            |f| format!("{} events", f.len()),
+        )
+        .await
+    else {
         return;
     };
     let events = aws_sdk_eventbridge::Client::new(&cloud.moto_config().await);
     let mut queues = BTreeMap::new();
     for rule in &rules {
-        let step = format!("PutRule {} ({})", rule.id, rule.state.as_deref().unwrap_or("ENABLED"));
-        if let Some(url) = demo.step(&step, put_rule(&events, cloud, rule), |_| "target: SQS stand-in".into()).await {
+        let step = format!(
+            "PutRule {} ({})",
+            rule.id,
+            rule.state.as_deref().unwrap_or("ENABLED")
+        );
+        if let Some(url) = demo
+            .step(&step, put_rule(&events, cloud, rule), |_| {
+                "target: SQS stand-in".into()
+            })
+            .await
+        {
             queues.insert(rule.id.clone(), url);
         }
     }
-    if demo.step("PutEvents: the CloudTrail events", put_events(&events, &fixtures), |n| format!("{n} accepted")).await.is_none() {
+    if demo
+        .step(
+            "PutEvents: the CloudTrail events",
+            put_events(&events, &fixtures),
+            |n| format!("{n} accepted"),
+        )
+        .await
+        .is_none()
+    {
         return;
     }
 
@@ -143,8 +212,13 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
     let mut bodies: Vec<Value> = Vec::new();
     for (rule, url) in &queues {
         for message in cloud.drain_queue(url).await {
-            let body: Value = serde_json::from_str(message.body().unwrap_or_default()).unwrap_or_default();
-            let detail = body.get("detail").or_else(|| body.pointer("/value/data")).cloned().unwrap_or_default();
+            let body: Value =
+                serde_json::from_str(message.body().unwrap_or_default()).unwrap_or_default();
+            let detail = body
+                .get("detail")
+                .or_else(|| body.pointer("/value/data"))
+                .cloned()
+                .unwrap_or_default();
             let name = fixtures
                 .iter()
                 .find(|(_, e)| e["detail"] == detail)
@@ -160,8 +234,16 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
         let mut disagreements = Vec::new();
         for (name, event) in &fixtures {
             let moto: BTreeSet<String> = fired.get(name).cloned().unwrap_or_default();
-            let ours: BTreeSet<String> = rules.iter().filter(|r| r.pattern.matches(event)).map(|r| r.id.clone()).collect();
-            let shown = if moto.is_empty() { "-".to_string() } else { moto.iter().cloned().collect::<Vec<_>>().join(", ") };
+            let ours: BTreeSet<String> = rules
+                .iter()
+                .filter(|r| r.pattern.matches(event))
+                .map(|r| r.id.clone())
+                .collect();
+            let shown = if moto.is_empty() {
+                "-".to_string()
+            } else {
+                moto.iter().cloned().collect::<Vec<_>>().join(", ")
+            };
             println!("        {name:<48} {shown}");
             if moto != ours {
                 disagreements.push(format!("{name}: moto {moto:?}, ours {ours:?}"));
@@ -173,18 +255,31 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
             Err(disagreements.join("; "))
         }
     };
-    demo.step("rules fired per event (moto) == common::event_pattern's answer", agree, |n| format!("{n} events agree")).await;
+    demo.step(
+        "rules fired per event (moto) == common::event_pattern's answer",
+        agree,
+        |n| format!("{n} events agree"),
+    )
+    .await;
 
     let capture = rules.iter().find(|r| r.id == "AuditCaptureRule");
     let transformed = async {
         let rule = capture.ok_or("AuditCaptureRule is not in template.yaml")?;
-        let (paths, template) = rule.targets.iter().find_map(|t| t.input_transformer.clone()).ok_or("no input transformer")?;
+        let (paths, template) = rule
+            .targets
+            .iter()
+            .find_map(|t| t.input_transformer.clone())
+            .ok_or("no input transformer")?;
         let ours = InputTransformer::new(paths, template)?;
-        let context = RuleContext { name: rule.id.clone(), arn: format!("arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{}", rule.id) };
+        let context = RuleContext {
+            name: rule.id.clone(),
+            arn: format!("arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{}", rule.id),
+        };
         let mut expected = Vec::new();
         for (name, event) in &fixtures {
             if rule.pattern.matches(event) {
-                let body: Value = serde_json::from_str(&ours.apply(event, &context)?).map_err(|e| format!("{name}: {e}"))?;
+                let body: Value = serde_json::from_str(&ours.apply(event, &context)?)
+                    .map_err(|e| format!("{name}: {e}"))?;
                 expected.push(body);
             }
         }
@@ -193,13 +288,21 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
         got.sort_by_key(key);
         expected.sort_by_key(key);
         if got != expected {
-            return Err(format!("moto delivered {} bodies, our transformer gives {}; first difference: {:?}", got.len(), expected.len(),
-                got.iter().zip(&expected).find(|(a, b)| a != b)));
+            return Err(format!(
+                "moto delivered {} bodies, our transformer gives {}; first difference: {:?}",
+                got.len(),
+                expected.len(),
+                got.iter().zip(&expected).find(|(a, b)| a != b)
+            ));
         }
         Ok::<_, Failure>(got)
     };
     if let Some(bodies) = demo
-        .step("Confluent REST produce bodies: moto's transformer == ours", transformed, |b| format!("{} bodies", b.len()))
+        .step(
+            "Confluent REST produce bodies: moto's transformer == ours",
+            transformed,
+            |b| format!("{} bodies", b.len()),
+        )
         .await
     {
         if let Some(first) = bodies.first() {
