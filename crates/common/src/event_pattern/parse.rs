@@ -310,8 +310,8 @@ fn anything_but(arg: &Value, path: &Path) -> Result<AnythingBut, PatternError> {
             let (name, inner) = single_entry(map, path)?;
             let here = path.key(name);
             match name {
-                "prefix" => Ok(AnythingBut::Prefix(strings(inner, &here, name)?)),
-                "suffix" => Ok(AnythingBut::Suffix(strings(inner, &here, name)?)),
+                "prefix" => Ok(AnythingBut::Prefix(non_empty(strings(inner, &here, name)?, &here)?)),
+                "suffix" => Ok(AnythingBut::Suffix(non_empty(strings(inner, &here, name)?, &here)?)),
                 "equals-ignore-case" => {
                     Ok(AnythingBut::EqualsIgnoreCase(strings(inner, &here, name)?))
                 }
@@ -330,6 +330,14 @@ fn anything_but(arg: &Value, path: &Path) -> Result<AnythingBut, PatternError> {
             kind(other)
         ))),
     }
+}
+
+/// event-ruler: "Null prefix/suffix not allowed" under anything-but.
+fn non_empty(texts: Vec<String>, path: &Path) -> Result<Vec<String>, PatternError> {
+    if texts.iter().any(String::is_empty) {
+        return Err(path.error("an empty prefix or suffix is not allowed under anything-but"));
+    }
+    Ok(texts)
 }
 
 fn numeric(arg: &Value, path: &Path) -> Result<NumericRange, PatternError> {
@@ -363,6 +371,16 @@ fn numeric(arg: &Value, path: &Path) -> Result<NumericRange, PatternError> {
             return Err(num_path.error(format!("{n} is outside numeric's range of ±5e9")));
         }
         let slot = match op {
+            // event-ruler reads a range lower bound first: ["<", 5, ">", 0] is rejected.
+            ">" | ">=" if pair == 1 => {
+                return Err(op_path
+                    .error("the second operator of a range must be < or <= (its upper bound)"))
+            }
+            "<" | "<=" if pair == 0 && items.len() == 4 => {
+                return Err(op_path.error(
+                    "a range gives the lower bound (> or >=) first, e.g. [\">\", 0, \"<=\", 5]",
+                ))
+            }
             ">" | ">=" => &mut range.lower,
             "<" | "<=" => &mut range.upper,
             "=" => {
@@ -380,10 +398,6 @@ fn numeric(arg: &Value, path: &Path) -> Result<NumericRange, PatternError> {
                 )))
             }
         };
-        if slot.is_some() {
-            return Err(op_path
-                .error("a range takes one lower bound (> or >=) and one upper bound (< or <=)"));
-        }
         *slot = Some((n, op.ends_with('=')));
     }
     if let (false, Some((low, _)), Some((high, _))) = (equals, range.lower, range.upper) {
