@@ -99,7 +99,7 @@ pub fn rules(template: &Yaml) -> Vec<TemplateRule> {
                         id: id.to_string(),
                         resource: Some(id.to_string()),
                         functions: vec![t.binary(id)],
-                        input_transformer: None,
+                        input_transformer: t.input_transformer(&event_props["InputTransformer"]),
                     };
                     let name = format!("{id}.{}", event_name.as_str().unwrap_or("?"));
                     out.push(t.rule(name, event_props, &event_props["Pattern"], vec![target]));
@@ -188,32 +188,35 @@ impl Template<'_> {
             .as_deref()
             .map(|r| self.functions_reached(r))
             .unwrap_or_default();
-        let input_transformer = target["InputTransformer"].as_mapping().map(|it| {
-            let paths = it
-                .get("InputPathsMap")
-                .and_then(Yaml::as_mapping)
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().unwrap_or_default().to_string(),
-                        v.as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect();
-            let template = it
-                .get("InputTemplate")
-                .and_then(Yaml::as_str)
-                .unwrap_or_default()
-                .to_string();
-            (paths, template)
-        });
+        let input_transformer = self.input_transformer(&target["InputTransformer"]);
         RuleTarget {
             id,
             resource,
             functions,
             input_transformer,
         }
+    }
+
+    fn input_transformer(&self, it: &Yaml) -> Option<(BTreeMap<String, String>, String)> {
+        let it = it.as_mapping()?;
+        let paths = it
+            .get("InputPathsMap")
+            .and_then(Yaml::as_mapping)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                (
+                    k.as_str().unwrap_or_default().to_string(),
+                    v.as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let template = it
+            .get("InputTemplate")
+            .and_then(Yaml::as_str)
+            .unwrap_or_default()
+            .to_string();
+        Some((paths, template))
     }
 
     /// The functions a target resource invokes: itself, or the pollers of a queue.
@@ -286,6 +289,22 @@ impl Template<'_> {
                 "resource:{}",
                 referenced_resource(v).unwrap_or_default()
             )),
+            Some(("Join", Yaml::Sequence(args))) if args.len() == 2 => {
+                let separator = args[0].as_str().unwrap_or_default();
+                let parts: Vec<String> = args[1]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| match self.resolve(p, rule) {
+                        Json::String(s) => s,
+                        other => other.to_string(),
+                    })
+                    .collect();
+                Json::String(parts.join(separator))
+            }
+            // A pattern that depends on a condition: the pattern as deployed
+            // when the condition holds (the first branch).
+            Some(("If", Yaml::Sequence(args))) if args.len() == 3 => self.resolve(&args[1], rule),
             Some((f, _)) => panic!("{rule}: intrinsic {f} is not supported in an event pattern"),
             None => match v {
                 Yaml::Null => Json::Null,
@@ -401,5 +420,113 @@ fn referenced_resource(v: &Yaml) -> Option<String> {
                 .map(str::to_string)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The shapes other functions' rules take: SAM events, a JSON-string
+    /// pattern, a rule reaching a function through an SQS queue, targets
+    /// behind `!If`, intrinsics in patterns and bus names.
+    const TEMPLATE: &str = r#"
+Parameters:
+  Env: {Type: String, Default: prod}
+Resources:
+  CreatorFunction:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: endpoint-creator}}
+    Properties:
+      Events:
+        Pending:
+          Type: EventBridgeRule
+          Properties:
+            Pattern: {source: [aws.airflow], detail: {Status: [PENDING]}}
+        Nightly: {Type: Schedule, Properties: {Schedule: rate(1 day)}}
+  ForwarderFunction:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: forwarder}}
+    Properties:
+      Events:
+        Batch: {Type: SQS, Properties: {Queue: !GetAtt ForwardQueue.Arn}}
+  ForwardQueue: {Type: AWS::SQS::Queue}
+  Bus: {Type: AWS::Events::EventBus}
+  ForwardRule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !Ref Bus
+      EventPattern: '{"source": ["app"], "detail": {"env": ["prod"]}}'
+      Targets:
+        - !If [C, {Id: q, Arn: !GetAtt ForwardQueue.Arn}, !Ref AWS::NoValue]
+        - {Id: f, Arn: !GetAtt [CreatorFunction, Arn]}
+  SubRule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern:
+        source: [!Sub "Pipe ${AWS::StackName}-${Env}"]
+        account: [!Ref AWS::AccountId]
+        detail: {name: [!Join ["-", [a, !Ref Env]]]}
+      Targets: [{Id: l, Arn: !Sub "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:x"}]
+"#;
+
+    #[test]
+    fn rules_of_every_shape_are_extracted_and_followed_to_functions() {
+        let template: Yaml = serde_yaml::from_str(TEMPLATE).unwrap();
+        let rules = rules(&template);
+        let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["CreatorFunction.Pending", "ForwardRule", "SubRule"]);
+
+        let pending = &rules[0];
+        assert_eq!(pending.bus, "default");
+        assert_eq!(
+            pending.functions().collect::<Vec<_>>(),
+            ["endpoint-creator"]
+        );
+        assert!(pending
+            .pattern
+            .matches(&json!({"source": "aws.airflow", "detail": {"Status": "PENDING"}})));
+        assert!(!pending
+            .pattern
+            .matches(&json!({"source": "aws.airflow", "detail": {"Status": "AVAILABLE"}})));
+
+        let forward = &rules[1];
+        assert_eq!(forward.bus, "resource:Bus");
+        let mut reached: Vec<&str> = forward.functions().collect();
+        reached.sort();
+        assert_eq!(
+            reached,
+            ["endpoint-creator", "forwarder"],
+            "queue pollers are reached"
+        );
+        assert!(forward
+            .pattern
+            .matches(&json!({"source": "app", "detail": {"env": "prod"}})));
+
+        let sub = &rules[2];
+        assert_eq!(
+            sub.pattern_json,
+            json!({"source": ["Pipe stack-prod"], "account": [ACCOUNT_ID], "detail": {"name": ["a-prod"]}})
+        );
+        assert_eq!(sub.functions().count(), 0);
+        assert_eq!(
+            sub.targets[0].resource, None,
+            "a log group outside the stack"
+        );
+    }
+
+    #[test]
+    fn an_invalid_pattern_names_its_rule() {
+        let template: Yaml = serde_yaml::from_str(
+            "Resources:\n  Bad:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern: {source: aws.s3}\n",
+        )
+        .unwrap();
+        let panic = std::panic::catch_unwind(|| rules(&template)).unwrap_err();
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            message.starts_with("Bad: event pattern $.source"),
+            "{message}"
+        );
     }
 }

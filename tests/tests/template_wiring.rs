@@ -65,8 +65,22 @@ fn every_rule_has_a_valid_pattern_and_a_target() {
     }
 }
 
+/// File-name markers of samples that show an event the rules must keep away
+/// from the function (e.g. an MWAA `AVAILABLE` event when the rule filters on
+/// `PENDING`): such a sample must match none of the function rules.
+const NOT_ROUTED_MARKERS: &[&str] = &[
+    "not-routed",
+    "unrouted",
+    "ignored",
+    "near-miss",
+    "filtered-out",
+];
+
 /// Samples of functions reached through EventBridge: EventBridge events
 /// (`detail-type` present). SQS, Kafka and other batches are not rule input.
+/// Each must reach its own function (through at least one of its rules, on
+/// the buses those rules listen on) and no other function; samples named with
+/// a [`NOT_ROUTED_MARKERS`] marker must reach no function at all.
 #[test]
 fn function_samples_reach_exactly_their_functions() {
     let rules = template_rules::load();
@@ -107,11 +121,21 @@ fn function_samples_reach_exactly_their_functions() {
                     rule.id
                 );
             }
-            assert!(
-                own.is_empty() || !fired.is_empty(),
-                "{name} matches none of the rules routing to {function}: {:?}",
-                own.iter().map(|r| &r.id).collect::<Vec<_>>()
-            );
+            let stem = sample.file_stem().unwrap().to_string_lossy().to_string();
+            if NOT_ROUTED_MARKERS.iter().any(|m| stem.contains(m)) {
+                assert!(
+                    fired.is_empty(),
+                    "{name} is marked as an event EventBridge must not deliver, but rule {} routes it to {function}",
+                    fired[0].id
+                );
+            } else {
+                assert!(
+                    own.is_empty() || !fired.is_empty(),
+                    "{name} matches none of the rules routing to {function} ({:?}); if the function must never \
+                     receive it, name the file with one of {NOT_ROUTED_MARKERS:?}",
+                    own.iter().map(|r| &r.id).collect::<Vec<_>>()
+                );
+            }
             checked += 1;
         }
     }
@@ -227,4 +251,98 @@ fn the_confluent_target_receives_a_rest_v3_produce_body() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn flagged_events_from_the_audit_pipe_reach_the_alert_rule_only() {
+    let rules = template_rules::load();
+    let bus = "resource:EnricherTargetBus";
+    let on_bus = |event: &Value| -> BTreeSet<String> {
+        rules
+            .iter()
+            .filter(|r| r.bus == bus && r.pattern.matches(event))
+            .map(|r| r.id.clone())
+            .collect()
+    };
+    let flagged = json!({
+        "version": "0", "id": "1", "source": format!("Pipe {}-audit-flagged", template_rules::STACK_NAME),
+        "detail-type": "Flagged CloudTrail activity", "account": "123456789012",
+        "time": "2026-11-22T04:02:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"userIdentity": "****************************ob", "apiCalls": 42}
+    });
+    let other_pipe = json!({
+        "version": "0", "id": "2", "source": format!("Pipe {}-orders", template_rules::STACK_NAME),
+        "detail-type": "Event from SelfManagedKafka", "account": "123456789012",
+        "time": "2026-11-22T04:02:00Z", "region": "us-east-1", "resources": [], "detail": {}
+    });
+    // The bus's log rule sees everything a pipe puts there; only the audit
+    // pipe's flagged events go to the alert topic.
+    assert_eq!(
+        on_bus(&flagged),
+        BTreeSet::from([
+            "AuditFlaggedAlertRule".to_string(),
+            "EnricherTargetRule".to_string()
+        ])
+    );
+    assert_eq!(
+        on_bus(&other_pipe),
+        BTreeSet::from(["EnricherTargetRule".to_string()])
+    );
+}
+
+/// The audit resources' IAM roles and resource policies grant only what they
+/// use, to only the resources they touch, to only this stack's rules.
+#[test]
+fn audit_permissions_are_least_privilege() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut checked = 0;
+    for (id, resource) in template["Resources"].as_mapping().unwrap() {
+        let id = id.as_str().unwrap();
+        if !id.starts_with("Audit") {
+            continue;
+        }
+        let props = &resource["Properties"];
+        let statements: Vec<&serde_yaml::Value> = match resource["Type"].as_str() {
+            Some("AWS::IAM::Role") => props["Policies"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .flat_map(|p| {
+                    p["PolicyDocument"]["Statement"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                })
+                .collect(),
+            Some("AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy") => props["PolicyDocument"]
+                ["Statement"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter(|s| s["Effect"] == "Allow")
+                .collect(),
+            _ => continue,
+        };
+        for s in statements {
+            let actions: Vec<&str> = match &s["Action"] {
+                serde_yaml::Value::String(a) => vec![a.as_str()],
+                serde_yaml::Value::Sequence(a) => a.iter().filter_map(|a| a.as_str()).collect(),
+                other => panic!("{id}: Action {other:?}"),
+            };
+            assert!(
+                actions.iter().all(|a| !a.contains('*')),
+                "{id}: wildcard action in {actions:?}"
+            );
+            assert_ne!(s["Resource"], "*", "{id}: {actions:?} on every resource");
+            if resource["Type"] != "AWS::IAM::Role" {
+                assert!(
+                    !s["Condition"]["ArnEquals"]["aws:SourceArn"].is_null(),
+                    "{id}: {actions:?} granted to a service principal without an aws:SourceArn condition"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} audit statements found");
 }
