@@ -99,6 +99,118 @@ fn near_misses_of_the_readme_rules_do_not_match() {
     }
 }
 
+/// The user guide's table of comparison operators ("Comparison operators for
+/// use in event patterns"), each with an event that matches and one that does not.
+#[test]
+fn user_guide_operator_table() {
+    let rows = [
+        (
+            json!({"Location": ["New York"], "Day": ["Monday"]}),
+            json!({"Location": "New York", "Day": "Monday"}),
+            json!({"Location": "New York", "Day": "Tuesday"}),
+        ),
+        (
+            json!({"state": [{"anything-but": "initializing"}]}),
+            json!({"state": "running"}),
+            json!({"state": "initializing"}),
+        ),
+        (
+            json!({"Region": [{"anything-but": {"prefix": "us-"}}]}),
+            json!({"Region": "eu-west-1"}),
+            json!({"Region": "us-east-1"}),
+        ),
+        (
+            json!({"FileName": [{"anything-but": {"suffix": ".png"}}]}),
+            json!({"FileName": "a.jpg"}),
+            json!({"FileName": "a.png"}),
+        ),
+        (
+            json!({"state": [{"anything-but": {"equals-ignore-case": "initializing"}}]}),
+            json!({"state": "running"}),
+            json!({"state": "INITIALIZING"}),
+        ),
+        (
+            json!({"FilePath": [{"anything-but": {"wildcard": "*/lib/*"}}]}),
+            json!({"FilePath": "/usr/bin/x"}),
+            json!({"FilePath": "/usr/lib/x"}),
+        ),
+        (
+            json!({"Region": [{"prefix": "us-"}]}),
+            json!({"Region": "us-east-1"}),
+            json!({"Region": "eu-west-1"}),
+        ),
+        (
+            json!({"service": [{"prefix": {"equals-ignore-case": "eventb"}}]}),
+            json!({"service": "EventBridge"}),
+            json!({"service": "SNS"}),
+        ),
+        (
+            json!({"LastName": [""]}),
+            json!({"LastName": ""}),
+            json!({"LastName": "Doe"}),
+        ),
+        (
+            json!({"Name": ["Alice"]}),
+            json!({"Name": "Alice"}),
+            json!({"Name": "alice"}),
+        ),
+        (
+            json!({"Name": [{"equals-ignore-case": "alice"}]}),
+            json!({"Name": "ALICE"}),
+            json!({"Name": "Bob"}),
+        ),
+        (
+            json!({"FileName": [{"suffix": ".png"}]}),
+            json!({"FileName": "a.png"}),
+            json!({"FileName": "a.PNG"}),
+        ),
+        (
+            json!({"service": [{"suffix": {"equals-ignore-case": "tbridge"}}]}),
+            json!({"service": "EVENTBRIDGE"}),
+            json!({"service": "SNS"}),
+        ),
+        (
+            json!({"ProductName": [{"exists": true}]}),
+            json!({"ProductName": "x"}),
+            json!({"Other": "x"}),
+        ),
+        (
+            json!({"ProductName": [{"exists": false}]}),
+            json!({"Other": "x"}),
+            json!({"ProductName": "x"}),
+        ),
+        (
+            json!({"UserID": [null]}),
+            json!({"UserID": null}),
+            json!({"UserID": "u"}),
+        ),
+        (
+            json!({"Weight": [{"numeric": [">", 10, "<=", 20]}]}),
+            json!({"Weight": 20}),
+            json!({"Weight": 10}),
+        ),
+        (
+            json!({"sourceIPAddress": [{"cidr": "10.0.0.0/24"}]}),
+            json!({"sourceIPAddress": "10.0.0.255"}),
+            json!({"sourceIPAddress": "10.0.1.0"}),
+        ),
+        (
+            json!({"$or": [{"Location": ["New York"]}, {"Day": ["Monday"]}]}),
+            json!({"Day": "Monday"}),
+            json!({"Location": "Boston", "Day": "Friday"}),
+        ),
+        (
+            json!({"FilePath": [{"wildcard": "*/lib/*"}]}),
+            json!({"FilePath": "/usr/lib/x"}),
+            json!({"FilePath": "lib"}),
+        ),
+    ];
+    for (p, yes, no) in rows {
+        assert!(matches(p.clone(), yes.clone()), "{p} should match {yes}");
+        assert!(!matches(p.clone(), no.clone()), "{p} should not match {no}");
+    }
+}
+
 #[test]
 fn null_and_empty_string_are_distinct_values() {
     // The user guide's "Matching on null values and empty strings" example.
