@@ -5,6 +5,8 @@
 
 pub mod demo;
 pub mod enricher_fixtures;
+pub mod input_transformer;
 pub mod local_cloud;
 pub mod runtime_api;
+pub mod template_rules;
 pub mod workspace;

@@ -29,6 +29,7 @@ pub mod yaml;
 // ~~ sbom (issue 7) modules ~~
 
 // ~~ audit (issue 6) modules ~~
+pub mod event_pattern;
 
 // ~~ audit-forwarder (issue 6) modules ~~
 

@@ -17,6 +17,7 @@ mod enricher;
 // ~~ sbom (issue 7) modules ~~
 
 // ~~ audit (issue 6) modules ~~
+mod event_pattern;
 
 // ~~ audit-forwarder (issue 6) modules ~~
 
@@ -109,6 +110,10 @@ async fn main() {
     // ~~ sbom (issue 7) measurements ~~
 
     // ~~ audit (issue 6) measurements ~~
+    println!(
+        "\n== EventBridge pattern matching in process, one core: common::event_pattern vs moto"
+    );
+    event_pattern::throughput();
 
     // ~~ audit-forwarder (issue 6) measurements ~~
 }

@@ -12,6 +12,7 @@ mod pipe_avro_enricher;
 // ~~ sbom (issue 7) modules ~~
 
 // ~~ audit (issue 6) modules ~~
+mod audit;
 
 // ~~ audit-forwarder (issue 6) modules ~~
 
@@ -43,6 +44,7 @@ async fn main() {
     // ~~ sbom (issue 7) acts ~~
 
     // ~~ audit (issue 6) acts ~~
+    audit::act(&mut demo, &cloud).await;
 
     // ~~ audit-forwarder (issue 6) acts ~~
 
