@@ -85,6 +85,21 @@ pub struct Origin {
     pub log_stream: String,
 }
 
+/// Tenant rules have sids in `[TENANT_SID_BASE, TENANT_SID_BASE + TENANT_SID_SPAN)`;
+/// the central team's global rules live below it.
+pub const TENANT_SID_BASE: u32 = 1_000_000;
+pub const TENANT_SID_SPAN: u32 = 1_000_000_000;
+
+/// The next tenant sid after `sid`, wrapping inside the tenant range (how a
+/// collision inside a group is resolved).
+pub fn next_tenant_sid(sid: u32) -> u32 {
+    if sid.saturating_add(1) >= TENANT_SID_BASE + TENANT_SID_SPAN || sid < TENANT_SID_BASE {
+        TENANT_SID_BASE
+    } else {
+        sid + 1
+    }
+}
+
 /// The IP-set variable of a VPC: `a<account><vpc id without "vpc-">`.
 pub fn vpc_variable(account: &str, vpc_id: &str) -> String {
     format!("a{account}{}", vpc_id.trim_start_matches("vpc-"))

@@ -93,10 +93,7 @@ pub fn custom_rule_name(account: &str, vpc_id: &str, rule: &str) -> String {
     format!("{account}-{vpc}-{}", md5_10(rule))
 }
 
-/// Tenant rules get sids in `[TENANT_SID_BASE, TENANT_SID_BASE + TENANT_SID_SPAN)`;
-/// the global rules live below it.
-pub const TENANT_SID_BASE: u32 = 1_000_000;
-pub const TENANT_SID_SPAN: u32 = 1_000_000_000;
+pub use common::firewall_state::{TENANT_SID_BASE, TENANT_SID_SPAN};
 
 /// The sid a rule asks for, from its full name (account and VPC included,
 /// so the same domain of two tenants in one group does not collide). The
