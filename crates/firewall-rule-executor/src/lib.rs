@@ -5,7 +5,9 @@
 //! Pure parts: [`plan`] (reconciliation), [`global_rules`] (the central
 //! team's reserved group), [`policy`] (group references and priorities).
 
+pub mod global_rules;
 pub mod plan;
+pub mod policy;
 
 #[cfg(test)]
 mod plan_tests;
