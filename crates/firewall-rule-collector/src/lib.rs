@@ -6,8 +6,10 @@
 //! public suffixes), [`custom_rule`] (the CUSTOM grammar), [`rules`] (rule
 //! text, names, sids), [`validate`] (all checks and the transformation).
 
+pub mod cli;
 pub mod custom_rule;
 pub mod domain_name;
+pub mod file_name;
 pub mod rules;
 pub mod spoke_config;
 pub mod validate;
