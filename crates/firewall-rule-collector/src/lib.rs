@@ -6,10 +6,14 @@
 //! public suffixes), [`custom_rule`] (the CUSTOM grammar), [`rules`] (rule
 //! text, names, sids), [`validate`] (all checks and the transformation).
 
+pub mod adapters;
 pub mod cli;
+pub mod config;
 pub mod custom_rule;
 pub mod domain_name;
 pub mod file_name;
+pub mod handler;
 pub mod rules;
 pub mod spoke_config;
+pub mod trigger;
 pub mod validate;
