@@ -5,7 +5,10 @@
 //! Pure parts: [`plan`] (reconciliation), [`global_rules`] (the central
 //! team's reserved group), [`policy`] (group references and priorities).
 
+pub mod adapters;
+pub mod config;
 pub mod global_rules;
+pub mod handler;
 pub mod plan;
 pub mod policy;
 
