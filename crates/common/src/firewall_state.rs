@@ -160,10 +160,7 @@ fn sid_span(rule: &str) -> Option<(usize, usize)> {
     let mut search = rule.len();
     while let Some(at) = rule[..search].rfind("sid:") {
         let start = at + 4;
-        let digits = rule[start..]
-            .bytes()
-            .take_while(u8::is_ascii_digit)
-            .count();
+        let digits = rule[start..].bytes().take_while(u8::is_ascii_digit).count();
         if digits > 0 && rule[start + digits..].starts_with(';') {
             return Some((start, start + digits));
         }
@@ -214,10 +211,7 @@ mod tests {
             Some("123456789012-123123123123-96ccf8d27f")
         );
         assert_eq!(rule_name_of(""), None);
-        assert_eq!(
-            rule_name_of("pass tcp any any -> any any (sid:1;)"),
-            None
-        );
+        assert_eq!(rule_name_of("pass tcp any any -> any any (sid:1;)"), None);
     }
 
     #[test]
@@ -252,6 +246,9 @@ mod tests {
         assert_eq!(serde_json::from_str::<QueueMessage>(&text).unwrap(), m);
         let all = serde_json::to_value(Change::RemoveAll).unwrap();
         assert_eq!(all, serde_json::json!("remove_all"));
-        assert_eq!(vpc_variable("112233445566", "vpc-1234abcd6789efg"), "a1122334455661234abcd6789efg");
+        assert_eq!(
+            vpc_variable("112233445566", "vpc-1234abcd6789efg"),
+            "a1122334455661234abcd6789efg"
+        );
     }
 }

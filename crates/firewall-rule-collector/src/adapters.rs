@@ -48,14 +48,29 @@ impl Aws {
             _ => "aws",
         };
         let arn = format!("arn:{partition}:iam::{account}:role/{}", self.role_name);
-        let config = self.spokes.config_for(&arn, self.external_id.as_deref()).await?;
-        Ok(config.to_builder().region(Region::new(region.to_string())).build())
+        let config = self
+            .spokes
+            .config_for(&arn, self.external_id.as_deref())
+            .await?;
+        Ok(config
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build())
     }
 }
 
-fn is_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>, codes: &[&str]) -> bool {
+fn is_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+    codes: &[&str],
+) -> bool {
     let status_404 = matches!(e, aws_smithy_runtime_api::client::result::SdkError::ServiceError(s) if s.raw().status().as_u16() == 404);
-    status_404 || e.as_service_error().and_then(|s| s.code()).is_some_and(|c| codes.contains(&c))
+    status_404
+        || e.as_service_error()
+            .and_then(|s| s.code())
+            .is_some_and(|c| codes.contains(&c))
 }
 
 impl ConfigStore for Aws {
@@ -80,15 +95,39 @@ impl ConfigStore for Aws {
             Err(e) => return Err(FunctionError::from_sdk("s3:GetObject", &e)),
         };
         if out.content_length().unwrap_or(0) > crate::spoke_config::MAX_CONFIG_BYTES as i64 {
-            return Err(FunctionError::permanent("ConfigTooLarge", format!("s3://{}/{} is over {} bytes", o.bucket, o.key, crate::spoke_config::MAX_CONFIG_BYTES)));
+            return Err(FunctionError::permanent(
+                "ConfigTooLarge",
+                format!(
+                    "s3://{}/{} is over {} bytes",
+                    o.bucket,
+                    o.key,
+                    crate::spoke_config::MAX_CONFIG_BYTES
+                ),
+            ));
         }
-        let bytes = out.body.collect().await.map_err(|e| FunctionError::retryable("S3ReadFailed", format!("reading s3://{}/{}: {e}", o.bucket, o.key)))?;
-        String::from_utf8(bytes.to_vec()).map(Some).map_err(|_| FunctionError::permanent("ConfigNotUtf8", format!("s3://{}/{} is not UTF-8 text", o.bucket, o.key)))
+        let bytes = out.body.collect().await.map_err(|e| {
+            FunctionError::retryable(
+                "S3ReadFailed",
+                format!("reading s3://{}/{}: {e}", o.bucket, o.key),
+            )
+        })?;
+        String::from_utf8(bytes.to_vec()).map(Some).map_err(|_| {
+            FunctionError::permanent(
+                "ConfigNotUtf8",
+                format!("s3://{}/{} is not UTF-8 text", o.bucket, o.key),
+            )
+        })
     }
 }
 
 impl VpcDirectory for Aws {
-    async fn describe(&self, account: &str, region: &str, vpc_ids: &[String], transit_gateway: Option<&str>) -> Result<BTreeMap<String, VpcFacts>, FunctionError> {
+    async fn describe(
+        &self,
+        account: &str,
+        region: &str,
+        vpc_ids: &[String],
+        transit_gateway: Option<&str>,
+    ) -> Result<BTreeMap<String, VpcFacts>, FunctionError> {
         let mut facts = BTreeMap::new();
         if vpc_ids.is_empty() {
             return Ok(facts);
@@ -99,13 +138,20 @@ impl VpcDirectory for Aws {
         for id in vpc_ids {
             let vpcs = match ec2.describe_vpcs().vpc_ids(id).send().await {
                 Ok(out) => out.vpcs.unwrap_or_default(),
-                Err(e) if is_code(&e, &["InvalidVpcID.NotFound", "InvalidVpcID.Malformed"]) => continue,
+                Err(e) if is_code(&e, &["InvalidVpcID.NotFound", "InvalidVpcID.Malformed"]) => {
+                    continue
+                }
                 Err(e) => return Err(FunctionError::from_sdk("ec2:DescribeVpcs", &e)),
             };
-            let Some(vpc) = vpcs.into_iter().find(|v| v.vpc_id() == Some(id)) else { continue };
+            let Some(vpc) = vpcs.into_iter().find(|v| v.vpc_id() == Some(id)) else {
+                continue;
+            };
             let mut cidrs: Vec<String> = vpc.cidr_block().map(str::to_string).into_iter().collect();
             for a in vpc.cidr_block_association_set() {
-                let associated = a.cidr_block_state().and_then(|s| s.state()).is_none_or(|s| s.as_str() == "associated");
+                let associated = a
+                    .cidr_block_state()
+                    .and_then(|s| s.state())
+                    .is_none_or(|s| s.as_str() == "associated");
                 if let Some(c) = a.cidr_block() {
                     if associated && !cidrs.iter().any(|x| x == c) {
                         cidrs.push(c.to_string());
@@ -115,13 +161,20 @@ impl VpcDirectory for Aws {
             let mut attachments = ec2
                 .describe_transit_gateway_attachments()
                 .filters(Filter::builder().name("resource-id").values(id).build())
-                .filters(Filter::builder().name("resource-type").values("vpc").build())
+                .filters(
+                    Filter::builder()
+                        .name("resource-type")
+                        .values("vpc")
+                        .build(),
+                )
                 .into_paginator()
                 .items()
                 .send();
             let mut attached = false;
             while let Some(a) = attachments.next().await {
-                let a = a.map_err(|e| FunctionError::from_sdk("ec2:DescribeTransitGatewayAttachments", &e))?;
+                let a = a.map_err(|e| {
+                    FunctionError::from_sdk("ec2:DescribeTransitGatewayAttachments", &e)
+                })?;
                 let live = a.state().is_some_and(|s| s.as_str() == "available");
                 let right_tgw = transit_gateway.is_none_or(|t| a.transit_gateway_id() == Some(t));
                 attached |= live && right_tgw;
@@ -133,25 +186,57 @@ impl VpcDirectory for Aws {
 }
 
 impl SpokeLog for Aws {
-    async fn write(&self, account: &str, region: &str, stream: &str, lines: &[LogLine]) -> Result<(), FunctionError> {
-        write_spoke_log(&self.spoke(account, region).await?, &self.log_group, stream, lines).await
+    async fn write(
+        &self,
+        account: &str,
+        region: &str,
+        stream: &str,
+        lines: &[LogLine],
+    ) -> Result<(), FunctionError> {
+        write_spoke_log(
+            &self.spoke(account, region).await?,
+            &self.log_group,
+            stream,
+            lines,
+        )
+        .await
     }
 }
 
 /// Appends `lines` to `stream` (created if needed) of the spoke's group.
-pub async fn write_spoke_log(config: &SdkConfig, group: &str, stream: &str, lines: &[LogLine]) -> Result<(), FunctionError> {
+pub async fn write_spoke_log(
+    config: &SdkConfig,
+    group: &str,
+    stream: &str,
+    lines: &[LogLine],
+) -> Result<(), FunctionError> {
     if lines.is_empty() {
         return Ok(());
     }
     let logs = aws_sdk_cloudwatchlogs::Client::new(config);
-    match logs.create_log_stream().log_group_name(group).log_stream_name(stream).send().await {
+    match logs
+        .create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+    {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_already_exists_exception()) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_already_exists_exception()) => {}
         Err(e) => return Err(FunctionError::from_sdk("logs:CreateLogStream", &e)),
     }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
     let events = lines.iter().map(|l| {
-        aws_sdk_cloudwatchlogs::types::InputLogEvent::builder().timestamp(now).message(&l.json).build().expect("timestamp and message are set")
+        aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+            .timestamp(now)
+            .message(&l.json)
+            .build()
+            .expect("timestamp and message are set")
     });
     logs.put_log_events()
         .log_group_name(group)
@@ -166,15 +251,32 @@ pub async fn write_spoke_log(config: &SdkConfig, group: &str, stream: &str, line
 impl StatePublisher for Aws {
     async fn publish(&self, state: &DesiredState, dedup_id: &str) -> Result<(), FunctionError> {
         let sqs = aws_sdk_sqs::Client::new(&self.own);
-        let inline = serde_json::to_string(&QueueMessage::State(state.clone())).expect("serialisable");
+        let inline =
+            serde_json::to_string(&QueueMessage::State(state.clone())).expect("serialisable");
         let body = if inline.len() <= SQS_MAX_BODY_BYTES {
             inline
         } else {
-            let key = format!("desired-state/{}/{}/{}.json", state.account, state.region, dedup_id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"));
+            let key = format!(
+                "desired-state/{}/{}/{}.json",
+                state.account,
+                state.region,
+                dedup_id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")
+            );
             let s3 = common::aws::s3_client(&self.own);
             let json = serde_json::to_vec(state).expect("serialisable");
-            s3.put_object().bucket(&self.overflow_bucket).key(&key).body(json.into()).content_type("application/json").send().await.map_err(|e| FunctionError::from_sdk("s3:PutObject", &e))?;
-            serde_json::to_string(&QueueMessage::Stored { bucket: self.overflow_bucket.clone(), key }).expect("serialisable")
+            s3.put_object()
+                .bucket(&self.overflow_bucket)
+                .key(&key)
+                .body(json.into())
+                .content_type("application/json")
+                .send()
+                .await
+                .map_err(|e| FunctionError::from_sdk("s3:PutObject", &e))?;
+            serde_json::to_string(&QueueMessage::Stored {
+                bucket: self.overflow_bucket.clone(),
+                key,
+            })
+            .expect("serialisable")
         };
         sqs.send_message()
             .queue_url(&self.queue_url)

@@ -31,7 +31,9 @@ pub struct Outcome {
 
 /// Runs the command named by `args` (without the program name).
 pub fn main(args: &[String]) -> i32 {
-    let outcome = run(args, |path| std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}")));
+    let outcome = run(args, |path| {
+        std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
+    });
     print!("{}", outcome.stdout);
     eprint!("{}", outcome.stderr);
     outcome.code
@@ -48,7 +50,13 @@ struct Args {
 pub fn run(args: &[String], read: impl Fn(&str) -> Result<String, String>) -> Outcome {
     let args = match parse_args(args) {
         Ok(a) => a,
-        Err(e) => return Outcome { code: 2, stdout: String::new(), stderr: format!("{e}\n{USAGE}\n") },
+        Err(e) => {
+            return Outcome {
+                code: 2,
+                stdout: String::new(),
+                stderr: format!("{e}\n{USAGE}\n"),
+            }
+        }
     };
     let mut stderr = String::new();
     let key = args.file.as_str();
@@ -57,13 +65,23 @@ pub fn run(args: &[String], read: impl Fn(&str) -> Result<String, String>) -> Ou
     }
     let text = match read(key) {
         Ok(t) => t,
-        Err(e) => return Outcome { code: 2, stdout: String::new(), stderr: format!("{e}\n") },
+        Err(e) => {
+            return Outcome {
+                code: 2,
+                stdout: String::new(),
+                stderr: format!("{e}\n"),
+            }
+        }
     };
     let config = match load(&text, key) {
         Ok(c) => c,
         Err(e) => {
             stderr.push_str(&format!("{e}\n"));
-            return Outcome { code: 1, stdout: String::new(), stderr };
+            return Outcome {
+                code: 1,
+                stdout: String::new(),
+                stderr,
+            };
         }
     };
     match transform(&config, &args.account, args.order, &args.vpcs) {
@@ -73,14 +91,26 @@ pub fn run(args: &[String], read: impl Fn(&str) -> Result<String, String>) -> Ou
                 stdout.push_str(&rule.rule);
                 stdout.push('\n');
             }
-            Outcome { code: 0, stdout, stderr }
+            Outcome {
+                code: 0,
+                stdout,
+                stderr,
+            }
         }
-        Ok(_) => Outcome { code: 1, stdout: String::new(), stderr },
+        Ok(_) => Outcome {
+            code: 1,
+            stdout: String::new(),
+            stderr,
+        },
         Err(problems) => {
             for p in problems {
                 stderr.push_str(&format!("{key}: {p}\n"));
             }
-            Outcome { code: 1, stdout: String::new(), stderr }
+            Outcome {
+                code: 1,
+                stdout: String::new(),
+                stderr,
+            }
         }
     }
 }
@@ -90,7 +120,8 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     if it.next().map(String::as_str) != Some("validate") {
         return Err("the only command is validate".into());
     }
-    let (mut account, mut vpcs, mut order, mut file) = (None, BTreeMap::new(), RuleOrder::Strict, None);
+    let (mut account, mut vpcs, mut order, mut file) =
+        (None, BTreeMap::new(), RuleOrder::Strict, None);
     while let Some(a) = it.next() {
         let mut value = |flag: &str| it.next().cloned().ok_or(format!("{flag} needs a value"));
         match a.as_str() {
@@ -103,12 +134,20 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             }
             "--vpc" => {
                 let v = value("--vpc")?;
-                let (id, cidrs) = v.split_once('=').ok_or(format!("--vpc {v:?} is not <vpc-id>=<cidr>[,<cidr>]"))?;
+                let (id, cidrs) = v
+                    .split_once('=')
+                    .ok_or(format!("--vpc {v:?} is not <vpc-id>=<cidr>[,<cidr>]"))?;
                 let cidrs: Vec<String> = cidrs.split(',').map(str::to_string).collect();
                 if let Some(bad) = cidrs.iter().find(|c| !is_ipv4_cidr(c)) {
                     return Err(format!("--vpc {id}: {bad:?} is not an IPv4 CIDR"));
                 }
-                vpcs.insert(id.to_string(), VpcFacts { cidrs, attached: true });
+                vpcs.insert(
+                    id.to_string(),
+                    VpcFacts {
+                        cidrs,
+                        attached: true,
+                    },
+                );
             }
             "--rule-order" => order = RuleOrder::parse(&value("--rule-order")?)?,
             f if f.starts_with("--") => return Err(format!("unknown option {f}")),
@@ -126,7 +165,9 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
 
 fn is_ipv4_cidr(s: &str) -> bool {
     s.split_once('/').is_some_and(|(ip, len)| {
-        ip.parse::<Ipv4Addr>().is_ok() && len.parse::<u8>().is_ok_and(|l| l <= 32) && !len.starts_with('+')
+        ip.parse::<Ipv4Addr>().is_ok()
+            && len.parse::<u8>().is_ok_and(|l| l <= 32)
+            && !len.starts_with('+')
     })
 }
 
@@ -146,7 +187,9 @@ mod tests {
         assert_eq!((out.code, out.stderr.as_str()), (0, ""));
         let lines: Vec<&str> = out.stdout.lines().collect();
         assert_eq!(lines.len(), 15);
-        assert!(lines.iter().all(|l| l.starts_with("pass ") && l.contains("metadata: rule_name 112233445566-")));
+        assert!(lines
+            .iter()
+            .all(|l| l.starts_with("pass ") && l.contains("metadata: rule_name 112233445566-")));
         assert!(!out.stdout.contains("priority:250;"));
         let action = run(&args("validate --account 112233445566 --vpc vpc-1234abcd6789efg=10.0.0.0/16 --vpc vpc-1234abcd6789abc=10.1.0.0/16 --rule-order DEFAULT_ACTION_ORDER us-east-1-config.yaml"), |_| Ok(SAMPLE.into()));
         assert_eq!(action.stdout.matches("priority:250;").count(), 15);
@@ -159,11 +202,19 @@ mod tests {
         assert_eq!(out.stdout, "");
         let lines: Vec<&str> = out.stderr.lines().collect();
         assert_eq!(lines.len(), 3, "{}", out.stderr);
-        assert!(lines[0].starts_with("x/us-east-1-config.yml: vpc-1234abcd6789efg: CUSTOM rule 0: the rule source is"), "{}", lines[0]);
+        assert!(
+            lines[0].starts_with(
+                "x/us-east-1-config.yml: vpc-1234abcd6789efg: CUSTOM rule 0: the rule source is"
+            ),
+            "{}",
+            lines[0]
+        );
         assert!(lines[2].contains("vpc-1234abcd6789abc: does not exist in account 999999999999"));
         let bad_name = run(&args("validate --account 112233445566 --vpc vpc-1234abcd6789efg=10.0.0.0/16 --vpc vpc-1234abcd6789abc=10.1.0.0/16 config.yaml.bak"), |_| Ok(SAMPLE.into()));
         assert_eq!(bad_name.code, 1);
-        assert!(bad_name.stderr.contains("is not named <region>-config.yaml"));
+        assert!(bad_name
+            .stderr
+            .contains("is not named <region>-config.yaml"));
     }
 
     #[test]
@@ -180,7 +231,10 @@ mod tests {
             assert_eq!(out.code, 2, "{a}: {out:?}");
             assert!(out.stderr.contains("usage:"));
         }
-        let missing = run(&args("validate --account 112233445566 us-east-1-config.yaml"), |p| Err(format!("{p}: not found")));
+        let missing = run(
+            &args("validate --account 112233445566 us-east-1-config.yaml"),
+            |p| Err(format!("{p}: not found")),
+        );
         assert_eq!(missing.code, 2);
     }
 }

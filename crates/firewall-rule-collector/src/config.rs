@@ -30,7 +30,10 @@ impl Config {
     pub fn from_env(env: &mut Env) -> Self {
         let supported_regions = env.list("SUPPORTED_REGIONS");
         if supported_regions.is_empty() {
-            env.problem("SUPPORTED_REGIONS", "is not set; expected a comma-separated list of Regions, e.g. eu-west-1,us-east-1");
+            env.problem(
+                "SUPPORTED_REGIONS",
+                "is not set; expected a comma-separated list of Regions, e.g. eu-west-1,us-east-1",
+            );
         }
         if let Some(bad) = supported_regions.iter().find(|r| !is_region(r)) {
             env.problem("SUPPORTED_REGIONS", format!("{bad:?} is not a Region name"));
@@ -41,16 +44,33 @@ impl Config {
                 Some((region, tgw)) if is_region(region) && tgw.starts_with("tgw-") => {
                     transit_gateways.insert(region.to_string(), tgw.to_string());
                 }
-                _ => env.problem("TRANSIT_GATEWAYS", format!("{pair:?} is not <region>=tgw-<id>")),
+                _ => env.problem(
+                    "TRANSIT_GATEWAYS",
+                    format!("{pair:?} is not <region>=tgw-<id>"),
+                ),
             }
         }
         Config {
             queue_url: env.required("QUEUE_URL", "the URL of the executor's FIFO queue"),
-            overflow_bucket: env.required("OVERFLOW_BUCKET", "a bucket for desired states over 256 KiB"),
-            spoke_role_name: env.required("SPOKE_ROLE_NAME", "the name of the role in every spoke account"),
+            overflow_bucket: env.required(
+                "OVERFLOW_BUCKET",
+                "a bucket for desired states over 256 KiB",
+            ),
+            spoke_role_name: env.required(
+                "SPOKE_ROLE_NAME",
+                "the name of the role in every spoke account",
+            ),
             spoke_external_id: env.optional("SPOKE_EXTERNAL_ID"),
-            spoke_log_group: env.required("SPOKE_LOG_GROUP", "the customer log group name in the spoke accounts"),
-            rule_order: env.parse_with("RULE_ORDER", RuleOrder::Strict, "STRICT_ORDER or DEFAULT_ACTION_ORDER", RuleOrder::parse),
+            spoke_log_group: env.required(
+                "SPOKE_LOG_GROUP",
+                "the customer log group name in the spoke accounts",
+            ),
+            rule_order: env.parse_with(
+                "RULE_ORDER",
+                RuleOrder::Strict,
+                "STRICT_ORDER or DEFAULT_ACTION_ORDER",
+                RuleOrder::parse,
+            ),
             supported_regions,
             transit_gateways,
         }

@@ -27,28 +27,91 @@ pub const PROTOCOLS: &[&str] = &[
 
 /// Keywords the application owns or that reach beyond the rule itself.
 pub const RESERVED_KEYWORDS: &[&str] = &[
-    "sid", "rev", "gid", "priority", "metadata", "msg", "classtype", "reference", "target",
-    "flowbits", "flowint", "xbits", "hostbits", "noalert", "threshold", "detection_filter",
+    "sid",
+    "rev",
+    "gid",
+    "priority",
+    "metadata",
+    "msg",
+    "classtype",
+    "reference",
+    "target",
+    "flowbits",
+    "flowint",
+    "xbits",
+    "hostbits",
+    "noalert",
+    "threshold",
+    "detection_filter",
     "tag",
 ];
 
 /// Options a tenant may use: content matching and the sticky buffers of
 /// the allowed protocols, plus `flow` with its direction/state values.
 pub const ALLOWED_KEYWORDS: &[&str] = &[
-    "content", "nocase", "depth", "offset", "distance", "within", "startswith", "endswith",
-    "isdataat", "bsize", "dotprefix", "fast_pattern", "flow", "app-layer-protocol", "dsize",
-    "http.host", "http.uri", "http.method", "http.user_agent", "http.header", "http.cookie",
-    "http.request_line", "http.protocol", "http.header_names", "http.accept",
-    "http.content_type", "http.referer", "http.start", "tls.sni", "tls.cert_subject",
-    "tls.cert_issuer", "tls.cert_serial", "tls.cert_fingerprint", "tls.version", "ssl_version",
-    "ja3.hash", "ja3s.hash", "dns.query", "ssh.proto", "ssh.software", "ssh.protoversion",
-    "ssh.softwareversion", "ftpdata_command", "smb.share", "smb.named_pipe", "sip.method",
-    "sip.uri", "krb5.cname", "krb5.sname",
+    "content",
+    "nocase",
+    "depth",
+    "offset",
+    "distance",
+    "within",
+    "startswith",
+    "endswith",
+    "isdataat",
+    "bsize",
+    "dotprefix",
+    "fast_pattern",
+    "flow",
+    "app-layer-protocol",
+    "dsize",
+    "http.host",
+    "http.uri",
+    "http.method",
+    "http.user_agent",
+    "http.header",
+    "http.cookie",
+    "http.request_line",
+    "http.protocol",
+    "http.header_names",
+    "http.accept",
+    "http.content_type",
+    "http.referer",
+    "http.start",
+    "tls.sni",
+    "tls.cert_subject",
+    "tls.cert_issuer",
+    "tls.cert_serial",
+    "tls.cert_fingerprint",
+    "tls.version",
+    "ssl_version",
+    "ja3.hash",
+    "ja3s.hash",
+    "dns.query",
+    "ssh.proto",
+    "ssh.software",
+    "ssh.protoversion",
+    "ssh.softwareversion",
+    "ftpdata_command",
+    "smb.share",
+    "smb.named_pipe",
+    "sip.method",
+    "sip.uri",
+    "krb5.cname",
+    "krb5.sname",
 ];
 
 const FLOW_VALUES: &[&str] = &[
-    "to_server", "to_client", "from_server", "from_client", "established", "not_established",
-    "stateless", "only_stream", "no_stream", "only_frag", "no_frag",
+    "to_server",
+    "to_client",
+    "from_server",
+    "from_client",
+    "established",
+    "not_established",
+    "stateless",
+    "only_stream",
+    "no_stream",
+    "only_frag",
+    "no_frag",
 ];
 
 /// The longest custom rule accepted.
@@ -101,8 +164,7 @@ pub fn parse_custom_rule<'a>(rule: &'a str, variable: &str) -> Result<CustomRule
 }
 
 fn check_header<'a>(header: &[&'a str], variable: &str) -> Result<&'a str, String> {
-    let [action, protocol, source, source_port, direction, destination, destination_port] =
-        header
+    let [action, protocol, source, source_port, direction, destination, destination_port] = header
     else {
         return Err(format!(
             "header has {} parts; expected 7: pass <protocol> ${variable} <port> -> $EXTERNAL_NET <port>",
@@ -127,7 +189,9 @@ fn check_header<'a>(header: &[&'a str], variable: &str) -> Result<&'a str, Strin
     }
     check_port("source port", source_port)?;
     if *direction != "->" {
-        return Err(format!("direction is {direction:?}; only \"->\" is allowed"));
+        return Err(format!(
+            "direction is {direction:?}; only \"->\" is allowed"
+        ));
     }
     if *destination != "$EXTERNAL_NET" {
         return Err(format!(
@@ -146,7 +210,9 @@ fn check_port(what: &str, port: &str) -> Result<(), String> {
     if port == "any" || numeric {
         Ok(())
     } else {
-        Err(format!("{what} is {port:?}; use \"any\" or a number from 1 to 65535"))
+        Err(format!(
+            "{what} is {port:?}; use \"any\" or a number from 1 to 65535"
+        ))
     }
 }
 
@@ -250,7 +316,10 @@ fn check_options(options: &[RuleOption<'_>]) -> Result<(), String> {
             ));
         }
         if !ALLOWED_KEYWORDS.contains(&o.keyword) {
-            return Err(format!("uses the keyword {:?}, which is not allowed", o.keyword));
+            return Err(format!(
+                "uses the keyword {:?}, which is not allowed",
+                o.keyword
+            ));
         }
         match (o.keyword, o.value) {
             ("content", Some(v)) => {
@@ -300,7 +369,11 @@ fn content_text(value: &str) -> Result<String, String> {
     while let Some(c) = chars.next() {
         match c {
             '\\' => text.extend(chars.next()),
-            '"' => return Err(format!("content value {value} has an unescaped quote inside")),
+            '"' => {
+                return Err(format!(
+                    "content value {value} has an unescaped quote inside"
+                ))
+            }
             c => text.push(c),
         }
     }
@@ -356,16 +429,22 @@ mod tests {
 
     #[test]
     fn quotes_and_escapes_are_parsed() {
-        let r = ok(r#"pass tcp $a1122334455661234abcd6789efg any -> $EXTERNAL_NET 443 (content:"a\;b\"c; sid:1;"; nocase;)"#);
+        let r = ok(
+            r#"pass tcp $a1122334455661234abcd6789efg any -> $EXTERNAL_NET 443 (content:"a\;b\"c; sid:1;"; nocase;)"#,
+        );
         assert_eq!(r.options[0].value, Some(r#""a\;b\"c; sid:1;""#));
-        assert_eq!(content_text(r.options[0].value.unwrap()).unwrap(), "a;b\"c; sid:1;");
+        assert_eq!(
+            content_text(r.options[0].value.unwrap()).unwrap(),
+            "a;b\"c; sid:1;"
+        );
         // A parenthesis inside content does not end the options.
         ok(r#"pass tcp $a1122334455661234abcd6789efg any -> $EXTERNAL_NET any (content:"a)b"; )"#);
     }
 
     #[test]
     fn each_bypass_is_rejected_with_its_reason() {
-        let base = "pass tcp $a1122334455661234abcd6789efg any -> $EXTERNAL_NET 443 (content:\"x\";)";
+        let base =
+            "pass tcp $a1122334455661234abcd6789efg any -> $EXTERNAL_NET 443 (content:\"x\";)";
         for (rule, reason) in [
             (format!("{base}\npass ip any any -> any any (content:\"y\";)"), "control character"),
             (base.replace("pass", "drop"), "only write \"pass\""),

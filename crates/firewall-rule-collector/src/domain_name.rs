@@ -71,7 +71,9 @@ fn is_dns_label(label: &str) -> bool {
     (1..=63).contains(&bytes.len())
         && bytes[0] != b'-'
         && bytes[bytes.len() - 1] != b'-'
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
 }
 
 /// The ICANN section of the Public Suffix List, compiled in.
@@ -90,7 +92,10 @@ fn suffix_list() -> &'static SuffixList {
             exceptions: HashSet::new(),
         };
         let text = include_str!("../data/public_suffix_icann.dat");
-        for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with("//")) {
+        for line in text
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        {
             if let Some(rest) = line.strip_prefix("*.") {
                 list.wildcard.insert(rest);
             } else if let Some(rest) = line.strip_prefix('!') {

@@ -12,8 +12,13 @@ async fn main() -> Result<(), common::Error> {
     }
     let startup = Startup::begin("firewall-rule-collector");
     let config = startup.config(Config::from_env).await?;
-    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "firewall-rule-collector".into());
-    let ports = handler::Ports::from_one(Aws::new(common::aws::sdk_config().await, &config, &function));
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .unwrap_or_else(|_| "firewall-rule-collector".into());
+    let ports = handler::Ports::from_one(Aws::new(
+        common::aws::sdk_config().await,
+        &config,
+        &function,
+    ));
     startup
         .run(|event, invocation| handler::handle(event, invocation, &config, &ports))
         .await

@@ -174,16 +174,48 @@ mod tests {
 
     #[test]
     fn golden_predefined_rules() {
-        let r = predefined_rule(ACCT, VPC, Predefined::Https, ".amazonaws.com", RuleOrder::Strict);
+        let r = predefined_rule(
+            ACCT,
+            VPC,
+            Predefined::Https,
+            ".amazonaws.com",
+            RuleOrder::Strict,
+        );
         assert_eq!(golden(&r), "pass tls $a123456789012123123123123 any -> $EXTERNAL_NET any (tls.sni; dotprefix; content:\".amazonaws.com\"; endswith; flow:to_server, established; sid:10; rev:1; metadata: rule_name 123456789012-123123123123-96ccf8d27f;)");
-        let r = predefined_rule(ACCT, VPC, Predefined::Https, "special:4443", RuleOrder::DefaultAction);
+        let r = predefined_rule(
+            ACCT,
+            VPC,
+            Predefined::Https,
+            "special:4443",
+            RuleOrder::DefaultAction,
+        );
         assert_eq!(golden(&r), "pass tls $a123456789012123123123123 any -> $EXTERNAL_NET 4443 (tls.sni; content:\"special\"; startswith; endswith; priority:250;flow:to_server, established; sid:10; rev:1; metadata: rule_name 123456789012-123123123123-e68594a8cb;)");
-        let r = predefined_rule(ACCT, VPC, Predefined::Https, "special:not-a-port", RuleOrder::Strict);
-        assert!(golden(&r).contains("-> $EXTERNAL_NET any (tls.sni; content:\"special:not-a-port\"; startswith; endswith; "));
+        let r = predefined_rule(
+            ACCT,
+            VPC,
+            Predefined::Https,
+            "special:not-a-port",
+            RuleOrder::Strict,
+        );
+        assert!(golden(&r).contains(
+            "-> $EXTERNAL_NET any (tls.sni; content:\"special:not-a-port\"; startswith; endswith; "
+        ));
         assert_eq!(r.name, "123456789012-123123123123-c0f6b7d7f2");
-        let r = predefined_rule(ACCT, VPC, Predefined::Http, "example.com:8080", RuleOrder::Strict);
+        let r = predefined_rule(
+            ACCT,
+            VPC,
+            Predefined::Http,
+            "example.com:8080",
+            RuleOrder::Strict,
+        );
         assert_eq!(golden(&r), "pass http $a123456789012123123123123 any -> $EXTERNAL_NET 8080 (http.host; content:\"example.com\"; startswith; endswith; flow:to_server, established; sid:10; rev:1; metadata: rule_name 123456789012-123123123123-e06319ad9a;)");
-        let r = predefined_rule(ACCT, VPC, Predefined::Tls, ".amazon.com:443", RuleOrder::Strict);
+        let r = predefined_rule(
+            ACCT,
+            VPC,
+            Predefined::Tls,
+            ".amazon.com:443",
+            RuleOrder::Strict,
+        );
         assert_eq!(golden(&r), "pass tls $a123456789012123123123123 any -> $EXTERNAL_NET 443 (tls.sni; dotprefix; content:\".amazon.com\"; endswith; flow:to_server, established; sid:10; rev:1; metadata: rule_name 123456789012-123123123123-48a1f085c2;)");
     }
 
@@ -195,7 +227,12 @@ mod tests {
         let action = custom_rule(ACCT, VPC, tenant, RuleOrder::DefaultAction);
         assert!(golden(&action).ends_with("established;priority:250;sid:10;rev:1;metadata: rule_name 123456789012-123123123123-2726ee0a97;)"));
         // A backslash sequence in content is copied, never interpreted.
-        let r = custom_rule(ACCT, VPC, "pass tcp $a1 any -> $EXTERNAL_NET any (content:\"\\\\1\";)", RuleOrder::Strict);
+        let r = custom_rule(
+            ACCT,
+            VPC,
+            "pass tcp $a1 any -> $EXTERNAL_NET any (content:\"\\\\1\";)",
+            RuleOrder::Strict,
+        );
         assert!(r.rule.contains("(content:\"\\\\1\";sid:"), "{}", r.rule);
     }
 
@@ -212,16 +249,32 @@ mod tests {
             (Predefined::Https, "helpdomain.org", "df1abf080d"),
         ] {
             let name = predefined_rule_name(ACCT, VPC, key, domain);
-            assert_eq!(name, format!("{ACCT}-123123123123-{hash}"), "{key:?} {domain}");
+            assert_eq!(
+                name,
+                format!("{ACCT}-123123123123-{hash}"),
+                "{key:?} {domain}"
+            );
         }
     }
 
     #[test]
     fn names_parse_back_and_sids_are_deterministic_and_in_range() {
-        let r = predefined_rule(ACCT, VPC, Predefined::Https, ".amazonaws.com", RuleOrder::Strict);
+        let r = predefined_rule(
+            ACCT,
+            VPC,
+            Predefined::Https,
+            ".amazonaws.com",
+            RuleOrder::Strict,
+        );
         assert_eq!(rule_name_of(&r.rule), Some(r.name.as_str()));
         assert_eq!(preferred_sid(&r.name), preferred_sid(&r.name.clone()));
-        let other = predefined_rule("999999999999", VPC, Predefined::Https, ".amazonaws.com", RuleOrder::Strict);
+        let other = predefined_rule(
+            "999999999999",
+            VPC,
+            Predefined::Https,
+            ".amazonaws.com",
+            RuleOrder::Strict,
+        );
         assert_ne!(preferred_sid(&r.name), preferred_sid(&other.name));
         for n in ["a", "b", "123456789012-1-0000000000"] {
             let sid = preferred_sid(n);
@@ -232,7 +285,10 @@ mod tests {
     #[test]
     fn rule_order_parses() {
         assert_eq!(RuleOrder::parse("STRICT_ORDER"), Ok(RuleOrder::Strict));
-        assert_eq!(RuleOrder::parse("DEFAULT_ACTION_ORDER"), Ok(RuleOrder::DefaultAction));
+        assert_eq!(
+            RuleOrder::parse("DEFAULT_ACTION_ORDER"),
+            Ok(RuleOrder::DefaultAction)
+        );
         assert!(RuleOrder::parse("strict").is_err());
     }
 }

@@ -107,7 +107,10 @@ mod tests {
         )
         .unwrap();
         let props = &c.config[0].properties;
-        assert_eq!(props[0].0[0], ("HTTPS".into(), vec!["a.example.com".into()]));
+        assert_eq!(
+            props[0].0[0],
+            ("HTTPS".into(), vec!["a.example.com".into()])
+        );
         assert_eq!(props[0].0[1], ("HTTP".into(), vec!["b.example.com".into()]));
         assert!(props[1].0.is_empty());
     }
@@ -123,7 +126,10 @@ mod tests {
             let e = load(yaml, "f.yaml").unwrap_err().0;
             assert!(e.contains(path), "{yaml}: {e}");
         }
-        let big = format!("Version: '1'\nDescription: '{}'\nConfig: []\n", "x".repeat(MAX_CONFIG_BYTES));
+        let big = format!(
+            "Version: '1'\nDescription: '{}'\nConfig: []\n",
+            "x".repeat(MAX_CONFIG_BYTES)
+        );
         assert!(load(&big, "f.yaml").unwrap_err().0.contains("the limit is"));
     }
 }

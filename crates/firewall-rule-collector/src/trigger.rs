@@ -50,11 +50,15 @@ pub fn classify(event: &EventBridgeEvent<Value>) -> Result<Trigger, String> {
     match (source, event.detail_type.as_str()) {
         ("aws.s3", kind @ ("Object Created" | "Object Deleted")) => {
             let text = |path: &str| -> Option<String> {
-                detail.pointer(path).and_then(Value::as_str).map(str::to_string)
+                detail
+                    .pointer(path)
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
             };
             let bucket = text("/bucket/name").ok_or("detail.bucket.name is missing")?;
             let raw_key = text("/object/key").ok_or("detail.object.key is missing")?;
-            let key = common::s3_key::decode_s3_key(&raw_key).map_err(|e| format!("detail.object.key: {e}"))?;
+            let key = common::s3_key::decode_s3_key(&raw_key)
+                .map_err(|e| format!("detail.object.key: {e}"))?;
             let object = ObjectRef {
                 account,
                 bucket_region: event.region.clone().unwrap_or_default(),
@@ -71,31 +75,51 @@ pub fn classify(event: &EventBridgeEvent<Value>) -> Result<Trigger, String> {
             })
         }
         ("aws.ec2", "AWS API Call via CloudTrail") => {
-            let name = detail.get("eventName").and_then(Value::as_str).unwrap_or_default();
+            let name = detail
+                .get("eventName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if name != "DeleteVpc" {
-                return Ok(Trigger::Ignore(format!("CloudTrail event {name} is not DeleteVpc")));
+                return Ok(Trigger::Ignore(format!(
+                    "CloudTrail event {name} is not DeleteVpc"
+                )));
             }
             if let Some(code) = detail.get("errorCode").and_then(Value::as_str) {
-                return Ok(Trigger::Ignore(format!("DeleteVpc failed ({code}); the VPC still exists")));
+                return Ok(Trigger::Ignore(format!(
+                    "DeleteVpc failed ({code}); the VPC still exists"
+                )));
             }
             let vpc_id = detail
                 .pointer("/requestParameters/vpcId")
                 .and_then(Value::as_str)
                 .ok_or("detail.requestParameters.vpcId is missing")?;
             if !crate::validate::is_vpc_id(vpc_id) {
-                return Err(format!("detail.requestParameters.vpcId {vpc_id:?} is not a VPC id"));
+                return Err(format!(
+                    "detail.requestParameters.vpcId {vpc_id:?} is not a VPC id"
+                ));
             }
-            let region = detail.get("awsRegion").and_then(Value::as_str).ok_or("detail.awsRegion is missing")?;
+            let region = detail
+                .get("awsRegion")
+                .and_then(Value::as_str)
+                .ok_or("detail.awsRegion is missing")?;
             // The event's own account is the spoke that forwarded it; a
             // differing recipient would be another tenant's VPC.
             if let Some(recipient) = detail.get("recipientAccountId").and_then(Value::as_str) {
                 if recipient != account {
-                    return Err(format!("recipientAccountId {recipient} differs from the event's account {account}"));
+                    return Err(format!(
+                        "recipientAccountId {recipient} differs from the event's account {account}"
+                    ));
                 }
             }
-            Ok(Trigger::VpcDeleted { account, region: region.to_string(), vpc_id: vpc_id.to_string() })
+            Ok(Trigger::VpcDeleted {
+                account,
+                region: region.to_string(),
+                vpc_id: vpc_id.to_string(),
+            })
         }
-        (source, kind) => Ok(Trigger::Ignore(format!("{source} {kind:?} events do not change rules"))),
+        (source, kind) => Ok(Trigger::Ignore(format!(
+            "{source} {kind:?} events do not change rules"
+        ))),
     }
 }
 
@@ -118,10 +142,29 @@ mod tests {
 
     #[test]
     fn s3_events_name_the_object_version() {
-        let Trigger::Upload(o) = classify(&event(s3("Object Created"))).unwrap() else { panic!() };
-        assert_eq!((o.key.as_str(), o.version_id.as_deref(), o.sequencer.as_deref()), ("eu-west-1-config.yaml", Some("v2"), Some("0062E99A88DC407460")));
-        assert!(matches!(classify(&event(s3("Object Deleted"))).unwrap(), Trigger::Deleted(_)));
-        assert!(matches!(classify(&event(s3("Object Restore Completed"))).unwrap(), Trigger::Ignore(_)));
+        let Trigger::Upload(o) = classify(&event(s3("Object Created"))).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                o.key.as_str(),
+                o.version_id.as_deref(),
+                o.sequencer.as_deref()
+            ),
+            (
+                "eu-west-1-config.yaml",
+                Some("v2"),
+                Some("0062E99A88DC407460")
+            )
+        );
+        assert!(matches!(
+            classify(&event(s3("Object Deleted"))).unwrap(),
+            Trigger::Deleted(_)
+        ));
+        assert!(matches!(
+            classify(&event(s3("Object Restore Completed"))).unwrap(),
+            Trigger::Ignore(_)
+        ));
     }
 
     #[test]
@@ -130,9 +173,18 @@ mod tests {
             "account": "123456789012", "time": "2026-11-22T01:02:03Z", "region": "eu-west-3", "resources": [],
             "detail": {"eventName": "DeleteVpc", "awsRegion": "eu-west-3", "recipientAccountId": "123456789012",
                        "requestParameters": {"vpcId": "vpc-0123456789abcdef0"}}});
-        assert_eq!(classify(&event(e.clone())).unwrap(), Trigger::VpcDeleted { account: "123456789012".into(), region: "eu-west-3".into(), vpc_id: "vpc-0123456789abcdef0".into() });
+        assert_eq!(
+            classify(&event(e.clone())).unwrap(),
+            Trigger::VpcDeleted {
+                account: "123456789012".into(),
+                region: "eu-west-3".into(),
+                vpc_id: "vpc-0123456789abcdef0".into()
+            }
+        );
         e["detail"]["errorCode"] = json!("Client.DependencyViolation");
-        assert!(matches!(classify(&event(e.clone())).unwrap(), Trigger::Ignore(r) if r.contains("DependencyViolation")));
+        assert!(
+            matches!(classify(&event(e.clone())).unwrap(), Trigger::Ignore(r) if r.contains("DependencyViolation"))
+        );
         e["detail"].as_object_mut().unwrap().remove("errorCode");
         e["detail"]["recipientAccountId"] = json!("999999999999");
         assert!(classify(&event(e)).unwrap_err().contains("differs"));

@@ -51,8 +51,9 @@ impl fmt::Display for Problem {
 
 /// Checks the VPC id form anfw-automate's schema requires.
 pub fn is_vpc_id(s: &str) -> bool {
-    s.strip_prefix("vpc-")
-        .is_some_and(|id| (8..=17).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+    s.strip_prefix("vpc-").is_some_and(|id| {
+        (8..=17).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
 }
 
 /// The VPC ids worth looking up in the spoke account (well-formed ones).
@@ -80,32 +81,58 @@ pub fn transform(
     for (ci, entry) in config.config.iter().enumerate() {
         let path = format!("Config[{ci}]");
         let vpc = entry.vpc.as_str();
-        let problem = |property: Option<&str>, index: Option<usize>, path: String, message: String| Problem {
-            vpc: Some(vpc.to_string()),
-            property: property.map(str::to_string),
-            index,
-            path,
-            message,
-        };
+        let problem =
+            |property: Option<&str>, index: Option<usize>, path: String, message: String| Problem {
+                vpc: Some(vpc.to_string()),
+                property: property.map(str::to_string),
+                index,
+                path,
+                message,
+            };
         if let Some(c) = control_character(vpc) {
-            problems.push(problem(None, None, format!("{path}.VPC"), format!("the VPC id contains the control character {c}")));
+            problems.push(problem(
+                None,
+                None,
+                format!("{path}.VPC"),
+                format!("the VPC id contains the control character {c}"),
+            ));
             continue;
         }
         if !is_vpc_id(vpc) {
-            problems.push(problem(None, None, format!("{path}.VPC"), "is not a VPC id (vpc- and 8 to 17 letters or digits)".into()));
+            problems.push(problem(
+                None,
+                None,
+                format!("{path}.VPC"),
+                "is not a VPC id (vpc- and 8 to 17 letters or digits)".into(),
+            ));
             continue;
         }
         if !seen_vpcs.insert(vpc) {
-            problems.push(problem(None, None, format!("{path}.VPC"), "is listed twice; list each VPC once".into()));
+            problems.push(problem(
+                None,
+                None,
+                format!("{path}.VPC"),
+                "is listed twice; list each VPC once".into(),
+            ));
             continue;
         }
         let cidrs = match vpcs.get(vpc) {
             None => {
-                problems.push(problem(None, None, format!("{path}.VPC"), format!("does not exist in account {account} in this Region")));
+                problems.push(problem(
+                    None,
+                    None,
+                    format!("{path}.VPC"),
+                    format!("does not exist in account {account} in this Region"),
+                ));
                 continue;
             }
             Some(f) if !f.attached => {
-                problems.push(problem(None, None, format!("{path}.VPC"), "is not attached to the firewall's Transit Gateway".into()));
+                problems.push(problem(
+                    None,
+                    None,
+                    format!("{path}.VPC"),
+                    "is not attached to the firewall's Transit Gateway".into(),
+                ));
                 continue;
             }
             Some(f) => f.cidrs.clone(),
@@ -116,7 +143,13 @@ pub fn transform(
         for (pi, item) in entry.properties.iter().enumerate() {
             let item_path = format!("{path}.Properties[{pi}]");
             if item.0.is_empty() {
-                problems.push(problem(None, None, item_path, "is an empty item ({}); give it one of HTTP, HTTPS, TLS or CUSTOM with a list".into()));
+                problems.push(problem(
+                    None,
+                    None,
+                    item_path,
+                    "is an empty item ({}); give it one of HTTP, HTTPS, TLS or CUSTOM with a list"
+                        .into(),
+                ));
                 continue;
             }
             for (key, values) in &item.0 {
@@ -126,14 +159,20 @@ pub fn transform(
                     "TLS" => Some(Predefined::Tls),
                     "CUSTOM" => None,
                     other => {
-                        problems.push(problem(Some(other), None, format!("{item_path}.{other}"), "is not a property; use HTTP, HTTPS, TLS or CUSTOM".into()));
+                        problems.push(problem(
+                            Some(other),
+                            None,
+                            format!("{item_path}.{other}"),
+                            "is not a property; use HTTP, HTTPS, TLS or CUSTOM".into(),
+                        ));
                         continue;
                     }
                 };
                 for (ri, value) in values.iter().enumerate() {
                     let at = format!("{item_path}.{key}[{ri}]");
                     let generated = match predefined {
-                        Some(p) => check_predefined(p, value).map(|v| predefined_rule(account, vpc, p, &v, order)),
+                        Some(p) => check_predefined(p, value)
+                            .map(|v| predefined_rule(account, vpc, p, &v, order)),
                         None => parse_custom_rule(value, &variable)
                             .map(|_| custom_rule(account, vpc, value, order))
                             .map_err(|e| format!("the rule {e}")),
@@ -149,7 +188,11 @@ pub fn transform(
                 }
             }
         }
-        out.push(VpcRules { vpc_id: vpc.to_string(), cidrs, rules });
+        out.push(VpcRules {
+            vpc_id: vpc.to_string(),
+            cidrs,
+            rules,
+        });
     }
     if problems.is_empty() {
         Ok(out)
@@ -176,8 +219,20 @@ pub(crate) mod tests {
 
     pub fn sample_vpcs() -> BTreeMap<String, VpcFacts> {
         BTreeMap::from([
-            ("vpc-1234abcd6789efg".to_string(), VpcFacts { cidrs: vec!["10.0.0.0/16".into(), "10.1.0.0/16".into()], attached: true }),
-            ("vpc-1234abcd6789abc".to_string(), VpcFacts { cidrs: vec!["10.2.0.0/16".into()], attached: true }),
+            (
+                "vpc-1234abcd6789efg".to_string(),
+                VpcFacts {
+                    cidrs: vec!["10.0.0.0/16".into(), "10.1.0.0/16".into()],
+                    attached: true,
+                },
+            ),
+            (
+                "vpc-1234abcd6789abc".to_string(),
+                VpcFacts {
+                    cidrs: vec!["10.2.0.0/16".into()],
+                    attached: true,
+                },
+            ),
         ])
     }
 
@@ -190,12 +245,21 @@ pub(crate) mod tests {
         assert_eq!(vpcs[1].rules.len(), 7);
         assert_eq!(vpcs[0].cidrs, ["10.0.0.0/16", "10.1.0.0/16"]);
         let names: Vec<&str> = vpcs[1].rules.iter().map(|r| r.name.as_str()).collect();
-        assert!(names.contains(&"112233445566-1234abcd6789abc-fd45a9a56e"), "{names:?}");
-        assert!(names.contains(&"112233445566-1234abcd6789abc-48a1f085c2"), "{names:?}");
+        assert!(
+            names.contains(&"112233445566-1234abcd6789abc-fd45a9a56e"),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"112233445566-1234abcd6789abc-48a1f085c2"),
+            "{names:?}"
+        );
         // Another account cannot use those CUSTOM rules: wrong variable.
-        let problems = transform(&config, "999999999999", RuleOrder::Strict, &sample_vpcs()).unwrap_err();
+        let problems =
+            transform(&config, "999999999999", RuleOrder::Strict, &sample_vpcs()).unwrap_err();
         assert_eq!(problems.len(), 2);
-        assert!(problems.iter().all(|p| p.property.as_deref() == Some("CUSTOM")));
+        assert!(problems
+            .iter()
+            .all(|p| p.property.as_deref() == Some("CUSTOM")));
         assert_eq!(problems[1].index, Some(1));
         assert_eq!(problems[1].path, "Config[0].Properties[2].CUSTOM[1]");
     }
@@ -222,9 +286,14 @@ pub(crate) mod tests {
         assert_eq!(vpcs[0].rules.len(), 2);
         let yaml = format!("{yaml}      - {{}}\n      - FTP: [x.example.com]\n");
         let config = load(&yaml, "f").unwrap();
-        let problems = transform(&config, "112233445566", RuleOrder::Strict, &sample_vpcs()).unwrap_err();
+        let problems =
+            transform(&config, "112233445566", RuleOrder::Strict, &sample_vpcs()).unwrap_err();
         assert_eq!(problems.len(), 2);
-        assert!(problems[0].message.starts_with("is an empty item ({})"), "{}", problems[0]);
+        assert!(
+            problems[0].message.starts_with("is an empty item ({})"),
+            "{}",
+            problems[0]
+        );
         assert_eq!(problems[1].property.as_deref(), Some("FTP"));
     }
 }

@@ -8,7 +8,10 @@ use proptest::prelude::*;
 const VAR: &str = "a1122334455661234abcd6789efg";
 
 fn port() -> impl Strategy<Value = String> {
-    prop_oneof![Just("any".to_string()), (1u32..=65535).prop_map(|p| p.to_string())]
+    prop_oneof![
+        Just("any".to_string()),
+        (1u32..=65535).prop_map(|p| p.to_string())
+    ]
 }
 
 fn content() -> impl Strategy<Value = String> {
@@ -26,7 +29,14 @@ fn content() -> impl Strategy<Value = String> {
 }
 
 fn flagged() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["nocase", "startswith", "endswith", "http.uri", "tls.cert_subject"]).prop_map(str::to_string)
+    prop::sample::select(vec![
+        "nocase",
+        "startswith",
+        "endswith",
+        "http.uri",
+        "tls.cert_subject",
+    ])
+    .prop_map(str::to_string)
 }
 
 prop_compose! {

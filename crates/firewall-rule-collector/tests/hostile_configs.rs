@@ -22,7 +22,13 @@ fn config(property: &str, value: &str) -> String {
 }
 
 fn vpcs() -> BTreeMap<String, VpcFacts> {
-    BTreeMap::from([(VPC.to_string(), VpcFacts { cidrs: vec!["10.0.0.0/16".into()], attached: true })])
+    BTreeMap::from([(
+        VPC.to_string(),
+        VpcFacts {
+            cidrs: vec!["10.0.0.0/16".into()],
+            attached: true,
+        },
+    )])
 }
 
 fn rejection(yaml: &str) -> String {
@@ -32,7 +38,11 @@ fn rejection(yaml: &str) -> String {
     };
     let problems = transform(&config, ACCOUNT, RuleOrder::Strict, &vpcs())
         .expect_err("the hostile config was accepted");
-    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -79,15 +89,24 @@ fn every_bypass_is_rejected_with_its_reason() {
     for (property, value, reason) in cases {
         let yaml = config(property, &value);
         let why = rejection(&yaml);
-        assert!(why.contains(reason), "{property}: {value:?}\n  rejected for: {why}\n  expected: {reason}");
+        assert!(
+            why.contains(reason),
+            "{property}: {value:?}\n  rejected for: {why}\n  expected: {reason}"
+        );
         assert!(why.starts_with(VPC), "{why}");
-        assert!(why.contains(&format!("at Config[0].Properties[1].{property}[0]")) || property == "FTP", "{why}");
+        assert!(
+            why.contains(&format!("at Config[0].Properties[1].{property}[0]")) || property == "FTP",
+            "{why}"
+        );
     }
 }
 
 #[test]
 fn oversized_and_malformed_files_are_rejected() {
-    let huge = config("HTTPS", &format!("{}.example.com", "a".repeat(MAX_CONFIG_BYTES)));
+    let huge = config(
+        "HTTPS",
+        &format!("{}.example.com", "a".repeat(MAX_CONFIG_BYTES)),
+    );
     assert!(rejection(&huge).contains("the limit is"));
     assert!(rejection("Version: 0.1.0\nDescription: d\nConfig:\n  - VPC: vpc-1234abcd6789efg\n    Type: ANFW::VPC\n    Properties:\n      - {}\n").contains("empty item"));
     // anfw-automate's schema rejected an unquoted `Version: 1.0` (a float);

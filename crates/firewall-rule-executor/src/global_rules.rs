@@ -28,8 +28,14 @@ struct File {
 /// `vpc_id`; `priority` is the fragment of the rule order (`priority:250;`
 /// under the default action order, empty under strict order). Errors name
 /// the line.
-pub fn render(yaml: &str, account: &str, vpc_id: &str, priority: &str) -> Result<Vec<String>, String> {
-    let file: File = common::yaml::from_yaml(yaml, "global_rules.yaml").map_err(|e| e.to_string())?;
+pub fn render(
+    yaml: &str,
+    account: &str,
+    vpc_id: &str,
+    priority: &str,
+) -> Result<Vec<String>, String> {
+    let file: File =
+        common::yaml::from_yaml(yaml, "global_rules.yaml").map_err(|e| e.to_string())?;
     let vpc = vpc_id.trim_start_matches("vpc-");
     let mut taken = HashSet::new();
     let mut out = Vec::with_capacity(file.rules.len());
@@ -40,7 +46,9 @@ pub fn render(yaml: &str, account: &str, vpc_id: &str, priority: &str) -> Result
         }
         let (header, options) = match line.find('(') {
             Some(open) => {
-                let inner = line[open + 1..].strip_suffix(')').ok_or_else(|| fail("must end with ')'"))?;
+                let inner = line[open + 1..]
+                    .strip_suffix(')')
+                    .ok_or_else(|| fail("must end with ')'"))?;
                 let inner = inner.trim_end();
                 if !inner.is_empty() && !inner.ends_with(';') {
                     return Err(fail("options must end with ';'"));
@@ -51,7 +59,9 @@ pub fn render(yaml: &str, account: &str, vpc_id: &str, priority: &str) -> Result
         };
         let parts: Vec<&str> = header.split(' ').filter(|p| !p.is_empty()).collect();
         let [action, proto, _, _, direction, _, _] = parts.as_slice() else {
-            return Err(fail("the header needs 7 parts: action protocol source port direction destination port"));
+            return Err(fail(
+                "the header needs 7 parts: action protocol source port direction destination port",
+            ));
         };
         if !matches!(*action, "pass" | "drop" | "reject" | "alert") {
             return Err(fail("action must be pass, drop, reject or alert"));
@@ -60,7 +70,11 @@ pub fn render(yaml: &str, account: &str, vpc_id: &str, priority: &str) -> Result
             return Err(fail("direction must be -> or <>"));
         }
         if let Some(o) = options {
-            if o.split(';').map(str::trim_start).any(|opt| ["sid:", "rev:", "metadata:"].iter().any(|k| opt.starts_with(k))) {
+            if o.split(';').map(str::trim_start).any(|opt| {
+                ["sid:", "rev:", "metadata:"]
+                    .iter()
+                    .any(|k| opt.starts_with(k))
+            }) {
                 return Err(fail("sid, rev and metadata are set by the executor"));
             }
         }
@@ -72,7 +86,12 @@ pub fn render(yaml: &str, account: &str, vpc_id: &str, priority: &str) -> Result
         let header = parts.join(" ");
         let rendered = match options {
             None => {
-                let msg = format!("{}{} all {}", action[..1].to_ascii_uppercase(), &action[1..], proto.to_ascii_uppercase());
+                let msg = format!(
+                    "{}{} all {}",
+                    action[..1].to_ascii_uppercase(),
+                    &action[1..],
+                    proto.to_ascii_uppercase()
+                );
                 format!("{header} (msg:\"{msg}\"; {priority}flow:to_server, established; sid:{sid}; rev:1; metadata: rule_name {name};)")
             }
             Some(inner) => {
@@ -86,7 +105,10 @@ pub fn render(yaml: &str, account: &str, vpc_id: &str, priority: &str) -> Result
 }
 
 fn hex10(text: &str) -> String {
-    Md5::digest(text.as_bytes())[..5].iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(text.as_bytes())[..5]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn preferred_sid(name: &str) -> u32 {
@@ -107,11 +129,20 @@ mod tests {
         let first = with_sid(&rules[0], 7).unwrap();
         assert_eq!(first, "drop tcp $HOME_NET any -> $EXTERNAL_NET any (msg:\"Drop all TCP\"; flow:to_server, established; sid:7; rev:1; metadata: rule_name 111122223333-0a1b2c3d-fca1f714c1;)");
         assert!(rules[1].ends_with("rule_name 111122223333-0a1b2c3d-a74dbab167;)"));
-        assert_eq!(rule_name_of(&rules[1]), Some("111122223333-0a1b2c3d-a74dbab167"));
-        assert_eq!(render(MAIN, "111122223333", "vpc-0a1b2c3d", "").unwrap(), rules, "deterministic");
+        assert_eq!(
+            rule_name_of(&rules[1]),
+            Some("111122223333-0a1b2c3d-a74dbab167")
+        );
+        assert_eq!(
+            render(MAIN, "111122223333", "vpc-0a1b2c3d", "").unwrap(),
+            rules,
+            "deterministic"
+        );
         let sids: HashSet<u32> = rules.iter().filter_map(|r| sid_of(r)).collect();
         assert_eq!(sids.len(), 2);
-        assert!(sids.iter().all(|s| *s < common::firewall_state::TENANT_SID_BASE));
+        assert!(sids
+            .iter()
+            .all(|s| *s < common::firewall_state::TENANT_SID_BASE));
     }
 
     #[test]
@@ -127,10 +158,22 @@ mod tests {
             ("drop tcp $HOME_NET any -> $EXTERNAL_NET", "7 parts"),
             ("block tcp $HOME_NET any -> $EXTERNAL_NET any", "action"),
             ("drop tcp $HOME_NET any => $EXTERNAL_NET any", "direction"),
-            ("drop tcp $HOME_NET any -> $EXTERNAL_NET any (sid:1;)", "set by the executor"),
-            ("drop tcp $HOME_NET any -> $EXTERNAL_NET any (content:\"x\")", "end with ';'"),
+            (
+                "drop tcp $HOME_NET any -> $EXTERNAL_NET any (sid:1;)",
+                "set by the executor",
+            ),
+            (
+                "drop tcp $HOME_NET any -> $EXTERNAL_NET any (content:\"x\")",
+                "end with ';'",
+            ),
         ] {
-            let e = render(&format!("Rules:\n  - '{line}'\n"), "111122223333", "vpc-0a1b2c3d", "").unwrap_err();
+            let e = render(
+                &format!("Rules:\n  - '{line}'\n"),
+                "111122223333",
+                "vpc-0a1b2c3d",
+                "",
+            )
+            .unwrap_err();
             assert!(e.contains(why) && e.contains("Rules[0]"), "{line}: {e}");
         }
     }

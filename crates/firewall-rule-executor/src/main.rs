@@ -8,7 +8,8 @@ use firewall_rule_executor::{adapters::Aws, config::Config, handler};
 async fn main() -> Result<(), common::Error> {
     let startup = Startup::begin("firewall-rule-executor");
     let config = startup.config(Config::from_env).await?;
-    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "firewall-rule-executor".into());
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .unwrap_or_else(|_| "firewall-rule-executor".into());
     let aws = Aws::new(common::aws::sdk_config().await, &config, &function);
     let cx = handler::Context::new(config);
     startup

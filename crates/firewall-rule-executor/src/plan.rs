@@ -15,8 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use common::firewall_state::{
-    next_tenant_sid, rule_name_of, sid_of, vpc_variable, with_sid, Change, DesiredState,
-    RuleName,
+    next_tenant_sid, rule_name_of, sid_of, vpc_variable, with_sid, Change, DesiredState, RuleName,
 };
 
 /// A managed tenant rule group as read from the firewall.
@@ -49,10 +48,16 @@ impl GroupContent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupWrite {
     /// `UpdateRuleGroup` with the token read with the group.
-    Update { group: String, content: GroupContent },
+    Update {
+        group: String,
+        content: GroupContent,
+    },
     /// `CreateRuleGroup` (tagged, configured capacity), then attach it to
     /// the Region's policy.
-    Create { group: String, content: GroupContent },
+    Create {
+        group: String,
+        content: GroupContent,
+    },
     /// Detach from the policy, then `DeleteRuleGroup`.
     Delete { group: String },
 }
@@ -136,7 +141,10 @@ pub fn plan(
         ),
         Change::RemoveAll => (Scope { account, vpc: None }, Vec::new(), HashMap::new()),
     };
-    let wanted_text: HashMap<&str, &str> = wanted.iter().map(|(n, r)| (n.as_str(), r.as_str())).collect();
+    let wanted_text: HashMap<&str, &str> = wanted
+        .iter()
+        .map(|(n, r)| (n.as_str(), r.as_str()))
+        .collect();
 
     let mut summary = PlanSummary::default();
     let mut placed: HashSet<String> = HashSet::new();
@@ -153,7 +161,8 @@ pub fn plan(
                 Some((n, parsed)) if scope.rule(&parsed) => match wanted_text.get(n) {
                     Some(text) if placed.insert(n.to_string()) => {
                         let sid = sid_of(line);
-                        let same = sid.and_then(|s| with_sid(text, s)).as_deref() == Some(line.as_str());
+                        let same =
+                            sid.and_then(|s| with_sid(text, s)).as_deref() == Some(line.as_str());
                         if same {
                             summary.unchanged += 1;
                             lines.push(line.clone());
@@ -174,10 +183,15 @@ pub fn plan(
     }
 
     // Pass 2: new rules fill existing groups, then new ones.
-    let mut pending = wanted.iter().filter(|(n, _)| !placed.contains(n)).peekable();
+    let mut pending = wanted
+        .iter()
+        .filter(|(n, _)| !placed.contains(n))
+        .peekable();
     for (_, cap, lines) in contents.iter_mut() {
         while lines.len() < *cap {
-            let Some((_, text)) = pending.next() else { break };
+            let Some((_, text)) = pending.next() else {
+                break;
+            };
             lines.push(place(lines, text));
             summary.added += 1;
         }
@@ -186,7 +200,9 @@ pub fn plan(
     while pending.peek().is_some() {
         let mut lines = Vec::new();
         while lines.len() < capacity.max(1) {
-            let Some((_, text)) = pending.next() else { break };
+            let Some((_, text)) = pending.next() else {
+                break;
+            };
             lines.push(place(&lines, text));
             summary.added += 1;
         }
@@ -202,7 +218,10 @@ pub fn plan(
         } else if lines != g.rules || ip_sets != g.ip_sets {
             writes.push(GroupWrite::Update {
                 group: name,
-                content: GroupContent { rules: lines, ip_sets },
+                content: GroupContent {
+                    rules: lines,
+                    ip_sets,
+                },
             });
         }
     }
@@ -210,7 +229,10 @@ pub fn plan(
         let ip_sets = variables(&BTreeMap::new(), &lines, &scope, &cidrs);
         writes.push(GroupWrite::Create {
             group: new_group_name(i),
-            content: GroupContent { rules: lines, ip_sets },
+            content: GroupContent {
+                rules: lines,
+                ip_sets,
+            },
         });
     }
     Plan { writes, summary }

@@ -27,7 +27,12 @@ pub enum GroupRole {
 }
 
 /// The references with `arn` attached, `None` when it already is.
-pub fn attach(refs: &[GroupRef], arn: &str, strict: bool, role: GroupRole) -> Result<Option<Vec<GroupRef>>, String> {
+pub fn attach(
+    refs: &[GroupRef],
+    arn: &str,
+    strict: bool,
+    role: GroupRole,
+) -> Result<Option<Vec<GroupRef>>, String> {
     if refs.iter().any(|r| r.arn == arn) {
         return Ok(None);
     }
@@ -42,7 +47,9 @@ pub fn attach(refs: &[GroupRef], arn: &str, strict: bool, role: GroupRole) -> Re
         let used: Vec<i32> = refs.iter().filter_map(|r| r.priority).collect();
         Some(match role {
             GroupRole::Global if used.contains(&GLOBAL_PRIORITY) => {
-                return Err(format!("priority {GLOBAL_PRIORITY} (the global group's) is taken by another group"))
+                return Err(format!(
+                    "priority {GLOBAL_PRIORITY} (the global group's) is taken by another group"
+                ))
             }
             GroupRole::Global => GLOBAL_PRIORITY,
             GroupRole::Tenant => (TENANT_PRIORITY_BASE..GLOBAL_PRIORITY)
@@ -51,7 +58,10 @@ pub fn attach(refs: &[GroupRef], arn: &str, strict: bool, role: GroupRole) -> Re
         })
     };
     let mut out = refs.to_vec();
-    out.push(GroupRef { arn: arn.to_string(), priority });
+    out.push(GroupRef {
+        arn: arn.to_string(),
+        priority,
+    });
     Ok(Some(out))
 }
 
@@ -67,27 +77,48 @@ mod tests {
     use super::*;
 
     fn r(arn: &str, p: Option<i32>) -> GroupRef {
-        GroupRef { arn: arn.into(), priority: p }
+        GroupRef {
+            arn: arn.into(),
+            priority: p,
+        }
     }
 
     #[test]
     fn strict_priorities_are_unique_and_global_is_last() {
-        let refs = vec![r("central", Some(1)), r("t0", Some(100)), r("t2", Some(102))];
-        let next = attach(&refs, "t1", true, GroupRole::Tenant).unwrap().unwrap();
+        let refs = vec![
+            r("central", Some(1)),
+            r("t0", Some(100)),
+            r("t2", Some(102)),
+        ];
+        let next = attach(&refs, "t1", true, GroupRole::Tenant)
+            .unwrap()
+            .unwrap();
         assert_eq!(next.last().unwrap(), &r("t1", Some(101)));
-        let with_global = attach(&next, "g", true, GroupRole::Global).unwrap().unwrap();
+        let with_global = attach(&next, "g", true, GroupRole::Global)
+            .unwrap()
+            .unwrap();
         assert_eq!(with_global.last().unwrap().priority, Some(GLOBAL_PRIORITY));
-        assert!(with_global.iter().all(|x| x.priority <= Some(GLOBAL_PRIORITY)));
-        assert_eq!(attach(&with_global, "g", true, GroupRole::Global).unwrap(), None, "idempotent");
+        assert!(with_global
+            .iter()
+            .all(|x| x.priority <= Some(GLOBAL_PRIORITY)));
+        assert_eq!(
+            attach(&with_global, "g", true, GroupRole::Global).unwrap(),
+            None,
+            "idempotent"
+        );
         assert!(attach(&with_global, "g2", true, GroupRole::Global).is_err());
     }
 
     #[test]
     fn default_order_has_no_priorities_and_limits_hold() {
         let refs: Vec<GroupRef> = (0..19).map(|i| r(&format!("t{i}"), None)).collect();
-        let full = attach(&refs, "x", false, GroupRole::Tenant).unwrap().unwrap();
+        let full = attach(&refs, "x", false, GroupRole::Tenant)
+            .unwrap()
+            .unwrap();
         assert_eq!(full.last().unwrap().priority, None);
-        assert!(attach(&full, "y", false, GroupRole::Tenant).unwrap_err().contains("20 stateful"));
+        assert!(attach(&full, "y", false, GroupRole::Tenant)
+            .unwrap_err()
+            .contains("20 stateful"));
         assert_eq!(detach(&full, "x").unwrap(), refs);
         assert_eq!(detach(&refs, "x"), None);
     }

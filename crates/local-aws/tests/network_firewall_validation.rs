@@ -39,7 +39,10 @@ async fn oversize_rules_string_is_rejected_and_limit_is_inclusive() {
     // (A valid rule: the emulator also checks Suricata syntax.)
     let head = "pass ip any any -> any any (content:\"";
     let tail = "\"; sid:1;)";
-    let long_rule = format!("{head}{}{tail}", "a".repeat(1_000_000 - head.len() - tail.len()));
+    let long_rule = format!(
+        "{head}{}{tail}",
+        "a".repeat(1_000_000 - head.len() - tail.len())
+    );
     let (arn, token) = create(&client, "big", 10, &long_rule).await;
 
     let err = client

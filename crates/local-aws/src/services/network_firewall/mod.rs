@@ -328,11 +328,15 @@ impl Service for NetworkFirewall {
             "DeleteRuleGroup" => self.delete(ctx, &input),
             "ListRuleGroups" => self.list(ctx, &input),
             "CreateFirewallPolicy" => self.state.with(ctx, |s| policies::create(s, ctx, &input)),
-            "DescribeFirewallPolicy" => self.state.with(ctx, |s| policies::describe(s, ctx, &input)),
+            "DescribeFirewallPolicy" => {
+                self.state.with(ctx, |s| policies::describe(s, ctx, &input))
+            }
             "UpdateFirewallPolicy" => self.state.with(ctx, |s| policies::update(s, ctx, &input)),
             "DeleteFirewallPolicy" => self.state.with(ctx, |s| policies::delete(s, ctx, &input)),
             "TagResource" => self.state.with(ctx, |s| policies::tag_resource(s, &input)),
-            "UntagResource" => self.state.with(ctx, |s| policies::untag_resource(s, &input)),
+            "UntagResource" => self
+                .state
+                .with(ctx, |s| policies::untag_resource(s, &input)),
             "ListTagsForResource" => self.state.with(ctx, |s| policies::list_tags(s, &input)),
             other => Err(AwsError::unknown_operation(format!(
                 "network-firewall has no operation {other}"

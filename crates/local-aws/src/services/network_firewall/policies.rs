@@ -37,7 +37,10 @@ impl StoredPolicy {
         r.insert("FirewallPolicyArn".into(), json!(self.arn));
         r.insert("FirewallPolicyId".into(), json!(self.id));
         r.insert("FirewallPolicyStatus".into(), json!(status));
-        r.insert("ConsumedStatefulRuleCapacity".into(), json!(stateful_capacity(regional, &self.policy).unwrap_or(0)));
+        r.insert(
+            "ConsumedStatefulRuleCapacity".into(),
+            json!(stateful_capacity(regional, &self.policy).unwrap_or(0)),
+        );
         r.insert("NumberOfAssociations".into(), json!(0));
         r.insert("LastModifiedTime".into(), json!(self.last_modified));
         if let Some(d) = &self.description {
@@ -78,7 +81,9 @@ fn stateful_capacity(regional: &Regional, policy: &Value) -> Result<i64, AwsErro
 fn validate(regional: &Regional, policy: &Value) -> Result<(), AwsError> {
     for member in ["StatelessDefaultActions", "StatelessFragmentDefaultActions"] {
         if opt_array(policy, member)?.is_none_or(|a| a.is_empty()) {
-            return Err(AwsError::invalid_request(format!("FirewallPolicy.{member} is required")));
+            return Err(AwsError::invalid_request(format!(
+                "FirewallPolicy.{member} is required"
+            )));
         }
     }
     let strict = opt_object(policy, "StatefulEngineOptions")?
@@ -86,7 +91,9 @@ fn validate(regional: &Regional, policy: &Value) -> Result<(), AwsError> {
         .transpose()?
         .flatten()
         == Some("STRICT_ORDER");
-    let refs = opt_array(policy, "StatefulRuleGroupReferences")?.cloned().unwrap_or_default();
+    let refs = opt_array(policy, "StatefulRuleGroupReferences")?
+        .cloned()
+        .unwrap_or_default();
     if refs.len() > MAX_STATEFUL_REFERENCES {
         return Err(AwsError::invalid_request(format!(
             "a policy references at most {MAX_STATEFUL_REFERENCES} stateful rule groups (got {})",
@@ -98,26 +105,52 @@ fn validate(regional: &Regional, policy: &Value) -> Result<(), AwsError> {
     for r in &refs {
         let arn = required_str(r, "ResourceArn")?;
         if arns.contains(&arn) {
-            return Err(AwsError::invalid_request(format!("{arn} is referenced twice")));
+            return Err(AwsError::invalid_request(format!(
+                "{arn} is referenced twice"
+            )));
         }
         arns.push(arn);
         let group = regional
             .groups
             .values()
             .find(|g| g.arn == arn)
-            .ok_or_else(|| AwsError::invalid_request(format!("StatefulRuleGroupReferences: {arn} does not exist")))?;
-        let group_strict = group.rule_group.pointer("/StatefulRuleOptions/RuleOrder").and_then(Value::as_str) == Some("STRICT_ORDER");
+            .ok_or_else(|| {
+                AwsError::invalid_request(format!(
+                    "StatefulRuleGroupReferences: {arn} does not exist"
+                ))
+            })?;
+        let group_strict = group
+            .rule_group
+            .pointer("/StatefulRuleOptions/RuleOrder")
+            .and_then(Value::as_str)
+            == Some("STRICT_ORDER");
         if group_strict != strict {
-            return Err(AwsError::invalid_request(format!("{arn} does not use the policy's stateful rule order")));
+            return Err(AwsError::invalid_request(format!(
+                "{arn} does not use the policy's stateful rule order"
+            )));
         }
         match (strict, r.get("Priority").and_then(Value::as_i64)) {
-            (true, None) => return Err(AwsError::invalid_request(format!("{arn}: Priority is required under STRICT_ORDER"))),
-            (true, Some(p)) if !(1..=65_535).contains(&p) => return Err(AwsError::invalid_request(format!("{arn}: Priority {p} is not from 1 to 65535"))),
+            (true, None) => {
+                return Err(AwsError::invalid_request(format!(
+                    "{arn}: Priority is required under STRICT_ORDER"
+                )))
+            }
+            (true, Some(p)) if !(1..=65_535).contains(&p) => {
+                return Err(AwsError::invalid_request(format!(
+                    "{arn}: Priority {p} is not from 1 to 65535"
+                )))
+            }
             (true, Some(p)) if priorities.contains(&p) => {
-                return Err(AwsError::invalid_request(format!("Priority {p} is used by two rule group references; priorities must be unique")))
+                return Err(AwsError::invalid_request(format!(
+                    "Priority {p} is used by two rule group references; priorities must be unique"
+                )))
             }
             (true, Some(p)) => priorities.push(p),
-            (false, Some(_)) => return Err(AwsError::invalid_request(format!("{arn}: Priority is only valid under STRICT_ORDER"))),
+            (false, Some(_)) => {
+                return Err(AwsError::invalid_request(format!(
+                    "{arn}: Priority is only valid under STRICT_ORDER"
+                )))
+            }
             (false, None) => {}
         }
     }
@@ -130,13 +163,19 @@ fn validate(regional: &Regional, policy: &Value) -> Result<(), AwsError> {
     Ok(())
 }
 
-fn lookup<'a>(regional: &'a Regional, ctx: &RequestContext, input: &Value) -> Result<&'a StoredPolicy, AwsError> {
+fn lookup<'a>(
+    regional: &'a Regional,
+    ctx: &RequestContext,
+    input: &Value,
+) -> Result<&'a StoredPolicy, AwsError> {
     let arn = opt_str(input, "FirewallPolicyArn")?;
     let name = opt_str(input, "FirewallPolicyName")?;
     regional
         .policies
         .values()
-        .find(|p| arn.is_some_and(|a| a == p.arn) || (arn.is_none() && name == Some(p.name.as_str())))
+        .find(|p| {
+            arn.is_some_and(|a| a == p.arn) || (arn.is_none() && name == Some(p.name.as_str()))
+        })
         .ok_or_else(|| {
             AwsError::resource_not_found(format!(
                 "firewall policy {} not found in account {} region {}",
@@ -147,17 +186,28 @@ fn lookup<'a>(regional: &'a Regional, ctx: &RequestContext, input: &Value) -> Re
         })
 }
 
-pub(super) fn create(regional: &mut Regional, ctx: &RequestContext, input: &Value) -> Result<Value, AwsError> {
+pub(super) fn create(
+    regional: &mut Regional,
+    ctx: &RequestContext,
+    input: &Value,
+) -> Result<Value, AwsError> {
     let name = required_str(input, "FirewallPolicyName")?;
     super::validate_name(name)?;
-    let policy = opt_object(input, "FirewallPolicy")?.ok_or_else(|| AwsError::invalid_request("FirewallPolicy is required"))?.clone();
+    let policy = opt_object(input, "FirewallPolicy")?
+        .ok_or_else(|| AwsError::invalid_request("FirewallPolicy is required"))?
+        .clone();
     validate(regional, &policy)?;
     if regional.policies.contains_key(name) {
-        return Err(AwsError::invalid_request(format!("a firewall policy named {name} already exists")));
+        return Err(AwsError::invalid_request(format!(
+            "a firewall policy named {name} already exists"
+        )));
     }
     let stored = StoredPolicy {
         name: name.to_string(),
-        arn: format!("arn:aws:network-firewall:{}:{}:firewall-policy/{name}", ctx.region, ctx.account_id),
+        arn: format!(
+            "arn:aws:network-firewall:{}:{}:firewall-policy/{name}",
+            ctx.region, ctx.account_id
+        ),
         id: uuid::Uuid::new_v4().to_string(),
         policy,
         description: super::description(input)?.map(str::to_string),
@@ -170,14 +220,26 @@ pub(super) fn create(regional: &mut Regional, ctx: &RequestContext, input: &Valu
     Ok(out)
 }
 
-pub(super) fn describe(regional: &Regional, ctx: &RequestContext, input: &Value) -> Result<Value, AwsError> {
+pub(super) fn describe(
+    regional: &Regional,
+    ctx: &RequestContext,
+    input: &Value,
+) -> Result<Value, AwsError> {
     let p = lookup(regional, ctx, input)?;
-    Ok(json!({"UpdateToken": p.update_token, "FirewallPolicyResponse": p.response(regional, "ACTIVE"), "FirewallPolicy": p.policy}))
+    Ok(
+        json!({"UpdateToken": p.update_token, "FirewallPolicyResponse": p.response(regional, "ACTIVE"), "FirewallPolicy": p.policy}),
+    )
 }
 
-pub(super) fn update(regional: &mut Regional, ctx: &RequestContext, input: &Value) -> Result<Value, AwsError> {
+pub(super) fn update(
+    regional: &mut Regional,
+    ctx: &RequestContext,
+    input: &Value,
+) -> Result<Value, AwsError> {
     let token = required_str(input, "UpdateToken")?;
-    let policy = opt_object(input, "FirewallPolicy")?.ok_or_else(|| AwsError::invalid_request("FirewallPolicy is required"))?.clone();
+    let policy = opt_object(input, "FirewallPolicy")?
+        .ok_or_else(|| AwsError::invalid_request("FirewallPolicy is required"))?
+        .clone();
     let name = lookup(regional, ctx, input)?.name.clone();
     if regional.policies[&name].update_token != token {
         return Err(AwsError::invalid_token(
@@ -194,10 +256,16 @@ pub(super) fn update(regional: &mut Regional, ctx: &RequestContext, input: &Valu
     stored.update_token = uuid::Uuid::new_v4().to_string();
     stored.last_modified = now_epoch_seconds();
     let stored = stored.clone();
-    Ok(json!({"UpdateToken": stored.update_token, "FirewallPolicyResponse": stored.response(regional, "ACTIVE")}))
+    Ok(
+        json!({"UpdateToken": stored.update_token, "FirewallPolicyResponse": stored.response(regional, "ACTIVE")}),
+    )
 }
 
-pub(super) fn delete(regional: &mut Regional, ctx: &RequestContext, input: &Value) -> Result<Value, AwsError> {
+pub(super) fn delete(
+    regional: &mut Regional,
+    ctx: &RequestContext,
+    input: &Value,
+) -> Result<Value, AwsError> {
     let name = lookup(regional, ctx, input)?.name.clone();
     let p = regional.policies.remove(&name).expect("looked up");
     Ok(json!({"FirewallPolicyResponse": p.response(regional, "DELETING")}))
@@ -226,7 +294,10 @@ pub(super) fn tag_resource(regional: &mut Regional, input: &Value) -> Result<Val
         existing.push(t);
     }
     if existing.len() > super::MAX_TAGS {
-        return Err(AwsError::invalid_request(format!("at most {} tags are allowed", super::MAX_TAGS)));
+        return Err(AwsError::invalid_request(format!(
+            "at most {} tags are allowed",
+            super::MAX_TAGS
+        )));
     }
     Ok(json!({}))
 }

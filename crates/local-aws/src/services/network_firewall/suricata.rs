@@ -10,7 +10,15 @@ use serde_json::Value;
 
 use crate::AwsError;
 
-const ACTIONS: &[&str] = &["pass", "drop", "reject", "alert", "rejectsrc", "rejectdst", "rejectboth"];
+const ACTIONS: &[&str] = &[
+    "pass",
+    "drop",
+    "reject",
+    "alert",
+    "rejectsrc",
+    "rejectdst",
+    "rejectboth",
+];
 /// Variables Network Firewall defines itself.
 const BUILTIN_VARIABLES: &[&str] = &["HOME_NET", "EXTERNAL_NET"];
 
@@ -29,16 +37,23 @@ pub(super) fn check(rules: &str, variables: Option<&Value>) -> Result<(), AwsErr
         }
         let n = i + 1;
         let bad = |why: String| AwsError::invalid_request(format!("RulesString line {n}: {why}"));
-        let open = line.find('(').ok_or_else(|| bad("no options in parentheses".into()))?;
+        let open = line
+            .find('(')
+            .ok_or_else(|| bad("no options in parentheses".into()))?;
         if !line[..open].ends_with(' ') {
-            return Err(bad("a space must separate the header from the options".into()));
+            return Err(bad(
+                "a space must separate the header from the options".into()
+            ));
         }
         if !line.ends_with(')') {
             return Err(bad("the options must end the rule with ')'".into()));
         }
         let header: Vec<&str> = line[..open].split_whitespace().collect();
         let [action, _proto, src, sport, dir, dst, dport] = header.as_slice() else {
-            return Err(bad(format!("the header has {} parts; Suricata needs 7", header.len())));
+            return Err(bad(format!(
+                "the header has {} parts; Suricata needs 7",
+                header.len()
+            )));
         };
         if !ACTIONS.contains(action) {
             return Err(bad(format!("unknown action {action:?}")));
@@ -47,15 +62,22 @@ pub(super) fn check(rules: &str, variables: Option<&Value>) -> Result<(), AwsErr
             return Err(bad(format!("unknown direction {dir:?}")));
         }
         for part in [src, sport, dst, dport] {
-            for var in part.split(|c: char| "[],!".contains(c)).filter_map(|t| t.strip_prefix('$')) {
+            for var in part
+                .split(|c: char| "[],!".contains(c))
+                .filter_map(|t| t.strip_prefix('$'))
+            {
                 if !defined.contains(var) {
-                    return Err(bad(format!("the variable ${var} is not defined in RuleVariables")));
+                    return Err(bad(format!(
+                        "the variable ${var} is not defined in RuleVariables"
+                    )));
                 }
             }
         }
         let sid = sid_of(&line[open..]).ok_or_else(|| bad("no sid option".into()))?;
         if let Some(first) = sids.insert(sid, n) {
-            return Err(bad(format!("sid {sid} is already used on line {first}; sids must be unique in a rule group")));
+            return Err(bad(format!(
+                "sid {sid} is already used on line {first}; sids must be unique in a rule group"
+            )));
         }
     }
     Ok(())
@@ -71,8 +93,16 @@ fn sid_of(options: &str) -> Option<u64> {
         match bytes[i] {
             b'\\' => i += 1,
             b'"' => quoted = !quoted,
-            b's' if !quoted && options[i..].starts_with("sid:") && i > 0 && matches!(bytes[i - 1], b'(' | b';' | b' ') => {
-                let digits: String = options[i + 4..].trim_start().chars().take_while(char::is_ascii_digit).collect();
+            b's' if !quoted
+                && options[i..].starts_with("sid:")
+                && i > 0
+                && matches!(bytes[i - 1], b'(' | b';' | b' ') =>
+            {
+                let digits: String = options[i + 4..]
+                    .trim_start()
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
                 return digits.parse().ok();
             }
             _ => {}
@@ -92,11 +122,20 @@ mod tests {
         let vars = json!({"IPSets": {"a1": {"Definition": ["10.0.0.0/16"]}}});
         check("# c\npass tls $a1 any -> $EXTERNAL_NET 443 (content:\"sid:5;\"; sid:1; rev:1;)\ndrop tcp $HOME_NET any -> any any (sid:2;)", Some(&vars)).unwrap();
         for (rules, why) in [
-            ("pass tcp any any -> any any (sid:1;)\npass tcp any any -> any any (sid:1;)", "sid 1 is already used on line 1"),
+            (
+                "pass tcp any any -> any any (sid:1;)\npass tcp any any -> any any (sid:1;)",
+                "sid 1 is already used on line 1",
+            ),
             ("pass tcp any any -> any any (msg:\"x\";)", "no sid"),
             ("pass tcp any any -> any any sid:1;", "no options"),
-            ("drop tcp $HOME_NET any -> $EXTERNAL_NET any(msg: \"x\"; sid:1;)", "a space must separate"),
-            ("drop tcp $HOME_NET any -> $EXTERNAL_NET (msg: \"x\"; sid:1;)", "7"),
+            (
+                "drop tcp $HOME_NET any -> $EXTERNAL_NET any(msg: \"x\"; sid:1;)",
+                "a space must separate",
+            ),
+            (
+                "drop tcp $HOME_NET any -> $EXTERNAL_NET (msg: \"x\"; sid:1;)",
+                "7",
+            ),
             ("block tcp any any -> any any (sid:1;)", "unknown action"),
             ("pass tcp any any => any any (sid:1;)", "unknown direction"),
             ("pass tcp $a2 any -> any any (sid:1;)", "$a2 is not defined"),
