@@ -92,7 +92,6 @@ async fn main() {
         // ~~ firewall (issue 4) cases ~~
         firewall::collector_case(),
         firewall::executor_case(),
-
         // ~~ control-plane (issue 5) cases ~~
 
         // ~~ sbom (issue 7) cases ~~
