@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod enricher_fixtures;
+pub mod firewall_fixture;
 pub mod input_transformer;
 pub mod local_cloud;
 pub mod runtime_api;

@@ -23,6 +23,7 @@ pub mod s3_key;
 pub mod yaml;
 
 // ~~ firewall (issue 4) modules ~~
+pub mod firewall_state;
 
 // ~~ control-plane (issue 5) modules ~~
 

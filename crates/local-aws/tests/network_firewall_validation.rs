@@ -36,7 +36,14 @@ async fn oversize_rules_string_is_rejected_and_limit_is_inclusive() {
     assert!(err.to_string().contains("1000000"), "{err}");
 
     // Exactly the limit is accepted (one long line is one rule).
-    let (arn, token) = create(&client, "big", 10, &"a".repeat(1_000_000)).await;
+    // (A valid rule: the emulator also checks Suricata syntax.)
+    let head = "pass ip any any -> any any (content:\"";
+    let tail = "\"; sid:1;)";
+    let long_rule = format!(
+        "{head}{}{tail}",
+        "a".repeat(1_000_000 - head.len() - tail.len())
+    );
+    let (arn, token) = create(&client, "big", 10, &long_rule).await;
 
     let err = client
         .update_rule_group()

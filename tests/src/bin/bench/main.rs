@@ -11,6 +11,7 @@
 mod enricher;
 
 // ~~ firewall (issue 4) modules ~~
+mod firewall;
 
 // ~~ control-plane (issue 5) modules ~~
 
@@ -90,7 +91,8 @@ async fn main() {
     let cases = vec![
         enricher::case(&cloud).await,
         // ~~ firewall (issue 4) cases ~~
-
+        firewall::collector_case(),
+        firewall::executor_case(),
         // ~~ control-plane (issue 5) cases ~~
 
         // ~~ sbom (issue 7) cases ~~
@@ -104,6 +106,10 @@ async fn main() {
     enricher::throughput(&cloud).await;
 
     // ~~ firewall (issue 4) measurements ~~
+    println!("\n== firewall-rule-collector: validation + transformation, one core");
+    firewall::validation();
+    println!("\n== firewall-rule-executor: Network Firewall API calls for a one-rule change");
+    firewall::api_calls(&cloud).await;
 
     // ~~ control-plane (issue 5) measurements ~~
 

@@ -6,6 +6,7 @@ mod local_aws;
 mod pipe_avro_enricher;
 
 // ~~ firewall (issue 4) modules ~~
+mod firewall;
 
 // ~~ control-plane (issue 5) modules ~~
 
@@ -38,6 +39,7 @@ async fn main() {
     local_aws::act(&mut demo, &cloud).await;
 
     // ~~ firewall (issue 4) acts ~~
+    firewall::act(&mut demo, &cloud).await;
 
     // ~~ control-plane (issue 5) acts ~~
 

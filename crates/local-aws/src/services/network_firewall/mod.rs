@@ -10,7 +10,9 @@
 //! emulator does not interpret (`RuleVariables`, `StatefulRuleOptions`, ...)
 //! round-trip unchanged.
 
+mod policies;
 mod rules;
+mod suricata;
 #[cfg(test)]
 mod tests;
 
@@ -26,7 +28,7 @@ use crate::{AwsError, RegionalState, RequestContext, Service};
 /// Largest `Capacity` a rule group may declare (developer guide maximum).
 const MAX_CAPACITY: i64 = 30_000;
 const MAX_DESCRIPTION_CHARS: usize = 512;
-const MAX_TAGS: usize = 200;
+pub(super) const MAX_TAGS: usize = 200;
 const MAX_LIST_RESULTS: i64 = 100;
 
 /// The Network Firewall rule-group emulator.
@@ -39,6 +41,7 @@ pub struct NetworkFirewall {
 struct Regional {
     // Keyed by name first so ListRuleGroups pages in name order.
     groups: BTreeMap<(String, Kind), StoredRuleGroup>,
+    policies: BTreeMap<String, policies::StoredPolicy>,
 }
 
 #[derive(Debug, Clone)]
@@ -226,6 +229,14 @@ impl NetworkFirewall {
     fn delete(&self, ctx: &RequestContext, input: &Value) -> Result<Value, AwsError> {
         self.state.with(ctx, |state| {
             let key = lookup(state, ctx, input)?;
+            let arn = state.groups[&key].arn.clone();
+            if let Some(p) = state.policies.values().find(|p| policies::referenced_arns(&p.policy).contains(&arn.as_str())) {
+                return Err(AwsError::new(
+                    "InvalidOperationException",
+                    400,
+                    format!("rule group {arn} is referenced by firewall policy {}; remove the reference first", p.name),
+                ));
+            }
             let group = state
                 .groups
                 .remove(&key)
@@ -294,6 +305,13 @@ impl Service for NetworkFirewall {
             "UpdateRuleGroup",
             "DeleteRuleGroup",
             "ListRuleGroups",
+            "CreateFirewallPolicy",
+            "DescribeFirewallPolicy",
+            "UpdateFirewallPolicy",
+            "DeleteFirewallPolicy",
+            "TagResource",
+            "UntagResource",
+            "ListTagsForResource",
         ]
     }
 
@@ -309,6 +327,17 @@ impl Service for NetworkFirewall {
             "UpdateRuleGroup" => self.update(ctx, &input),
             "DeleteRuleGroup" => self.delete(ctx, &input),
             "ListRuleGroups" => self.list(ctx, &input),
+            "CreateFirewallPolicy" => self.state.with(ctx, |s| policies::create(s, ctx, &input)),
+            "DescribeFirewallPolicy" => {
+                self.state.with(ctx, |s| policies::describe(s, ctx, &input))
+            }
+            "UpdateFirewallPolicy" => self.state.with(ctx, |s| policies::update(s, ctx, &input)),
+            "DeleteFirewallPolicy" => self.state.with(ctx, |s| policies::delete(s, ctx, &input)),
+            "TagResource" => self.state.with(ctx, |s| policies::tag_resource(s, &input)),
+            "UntagResource" => self
+                .state
+                .with(ctx, |s| policies::untag_resource(s, &input)),
+            "ListTagsForResource" => self.state.with(ctx, |s| policies::list_tags(s, &input)),
             other => Err(AwsError::unknown_operation(format!(
                 "network-firewall has no operation {other}"
             ))),
@@ -372,11 +401,11 @@ fn not_found(what: &str, ctx: &RequestContext) -> AwsError {
     ))
 }
 
-fn required_str<'a>(input: &'a Value, key: &str) -> Result<&'a str, AwsError> {
+pub(super) fn required_str<'a>(input: &'a Value, key: &str) -> Result<&'a str, AwsError> {
     opt_str(input, key)?.ok_or_else(|| AwsError::invalid_request(format!("{key} is required")))
 }
 
-fn validate_name(name: &str) -> Result<(), AwsError> {
+pub(super) fn validate_name(name: &str) -> Result<(), AwsError> {
     let valid_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if name.is_empty() || name.len() > 128 || !valid_chars {
         return Err(AwsError::invalid_request(format!(
@@ -386,7 +415,7 @@ fn validate_name(name: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
-fn description(input: &Value) -> Result<Option<&str>, AwsError> {
+pub(super) fn description(input: &Value) -> Result<Option<&str>, AwsError> {
     let description = opt_str(input, "Description")?;
     if description.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS) {
         return Err(AwsError::invalid_request(format!(
@@ -408,7 +437,7 @@ fn encryption_configuration(input: &Value) -> Result<Option<Value>, AwsError> {
     }
 }
 
-fn tags(input: &Value) -> Result<Vec<Value>, AwsError> {
+pub(super) fn tags(input: &Value) -> Result<Vec<Value>, AwsError> {
     let tags = opt_array(input, "Tags")?.cloned().unwrap_or_default();
     if tags.len() > MAX_TAGS {
         return Err(AwsError::invalid_request(format!(
@@ -445,7 +474,7 @@ fn parse_next_token(token: &str) -> Result<(String, Kind), AwsError> {
     Ok((name.to_owned(), Kind::parse(kind).map_err(|_| invalid())?))
 }
 
-fn now_epoch_seconds() -> f64 {
+pub(super) fn now_epoch_seconds() -> f64 {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();

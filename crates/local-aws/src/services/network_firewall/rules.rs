@@ -96,6 +96,7 @@ pub(super) fn consumed_capacity(kind: Kind, rule_group: &Value) -> Result<i64, A
         "RulesString" => {
             let rules = opt_str(source, which)?.unwrap_or_default();
             check_rules_string_length("RulesString", rules)?;
+            super::suricata::check(rules, rule_group.get("RuleVariables"))?;
             Ok(suricata_rule_count(rules))
         }
         "StatefulRules" => stateful_rules_capacity(source),
