@@ -27,7 +27,7 @@ pub(super) fn base64_encode(input: &[u8]) -> String {
 /// `None` when malformed.
 pub(super) fn base64_decode(input: &str) -> Option<Vec<u8>> {
     let bytes = input.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     let value = |c: u8| ALPHABET.iter().position(|&a| a == c).map(|p| p as u32);
