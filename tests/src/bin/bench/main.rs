@@ -19,6 +19,7 @@ mod enricher;
 // ~~ audit (issue 6) modules ~~
 
 // ~~ audit-forwarder (issue 6) modules ~~
+mod audit_forwarder;
 
 use std::time::Duration;
 
@@ -97,6 +98,7 @@ async fn main() {
         // ~~ audit (issue 6) cases ~~
 
         // ~~ audit-forwarder (issue 6) cases ~~
+        audit_forwarder::case(&cloud).await,
     ];
     cold_starts(&cloud, cases).await;
     println!("\n== pipe-avro-enricher in process, one core, schemas cached");
@@ -111,4 +113,6 @@ async fn main() {
     // ~~ audit (issue 6) measurements ~~
 
     // ~~ audit-forwarder (issue 6) measurements ~~
+    println!("\n== audit-forwarder vs the API-destination path, 1 000 CloudTrail events, local REST produce API");
+    audit_forwarder::throughput(&cloud).await;
 }

@@ -14,6 +14,7 @@ mod pipe_avro_enricher;
 // ~~ audit (issue 6) modules ~~
 
 // ~~ audit-forwarder (issue 6) modules ~~
+mod audit_forwarder;
 
 use e2e_tests::demo::Demo;
 use e2e_tests::local_cloud::LocalCloud;
@@ -45,6 +46,7 @@ async fn main() {
     // ~~ audit (issue 6) acts ~~
 
     // ~~ audit-forwarder (issue 6) acts ~~
+    audit_forwarder::act(&mut demo, &cloud).await;
 
     demo.act("what happened in the local cloud");
     summary(&cloud).await;
