@@ -391,3 +391,70 @@ async fn refused_credentials_fail_the_invocation() {
     );
     assert!(fx.records().await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_api_key_is_picked_up_without_a_restart() {
+    let fx = Fixture::start(json!([])).await;
+    let f = fx.function(&[]).await;
+    // Rotation: the cluster accepts only the new key, the secret holds it.
+    aws_sdk_secretsmanager::Client::new(&fx.cloud.moto_config().await)
+        .put_secret_value()
+        .secret_id("kafka-api-key")
+        .secret_string(json!({"username": "KEY2", "password": "SECRET2"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    fx.control(
+        "confluent-kafka-rest/auth",
+        json!({"username": "KEY2", "password": "SECRET2"}),
+    )
+    .await;
+    let outcome = f
+        .invoke(&event("audit-forwarder", "cloudtrail-batch"))
+        .await
+        .unwrap();
+    assert!(failed_ids(&outcome).is_empty(), "{outcome:?}");
+    assert_eq!(fx.records().await.len(), 3);
+    assert_eq!(
+        fx.produce_requests().await,
+        2,
+        "refused once, then sent with the new key"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_auto_registration_the_schema_is_looked_up_by_subject() {
+    let fx = Fixture::start(json!([])).await;
+    fx.secret("schema-registry", json!({"url": fx.url()})).await;
+    let f = fx
+        .function(&[
+            ("VALUE_FORMAT", "avro"),
+            ("SCHEMA_REGISTRY_SECRET_NAME", "schema-registry"),
+            ("AUTO_REGISTER_SCHEMA", "false"),
+        ])
+        .await;
+    let batch = event("audit-forwarder", "cloudtrail-batch");
+    let outcome = f.invoke(&batch).await.unwrap();
+    let (kind, message) = outcome.error().unwrap_or_else(|| panic!("{outcome:?}"));
+    assert_eq!(kind, "SchemaNotRegistered");
+    assert!(message.contains("audit_events-value"), "{message}");
+    assert!(fx.records().await.is_empty());
+
+    // A platform team registers it (with other formatting): the next batch
+    // finds it; nothing was cached from the failure.
+    let schema: Value = serde_json::from_str(audit_forwarder::avro::AUDIT_EVENT_SCHEMA).unwrap();
+    let registered: Value = fx
+        .http
+        .post(format!("{}/subjects/{TOPIC}-value/versions", fx.url()))
+        .json(&json!({"schema": schema.to_string()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(failed_ids(&f.invoke(&batch).await.unwrap()).is_empty());
+    let records = fx.records().await;
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0]["schema_id"], registered["id"]);
+}

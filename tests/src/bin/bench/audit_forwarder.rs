@@ -30,12 +30,42 @@ pub async fn case(cloud: &LocalCloud) -> Case {
 }
 
 /// 1 000 events through the function at several batch sizes, and through
-/// the one-request-per-event path.
+/// the one-request-per-event path: on loopback, then with every produce
+/// request taking 20 ms longer (a network round trip to the cluster plus
+/// the brokers' acks), where the request count decides.
 pub async fn throughput(cloud: &LocalCloud) {
+    for latency_ms in [0, 20] {
+        set_latency(cloud, latency_ms).await;
+        println!("-- {latency_ms} ms added per produce request");
+        run(cloud, latency_ms).await;
+    }
+    set_latency(cloud, 0).await;
+}
+
+/// Arms (or clears) a latency fault on every produce request.
+async fn set_latency(cloud: &LocalCloud, latency_ms: u64) {
+    let http = reqwest::Client::new();
+    let faults = format!("{}/_local-aws/faults", cloud.local_aws.url);
+    http.delete(&faults).send().await.expect("clear faults");
+    if latency_ms > 0 {
+        let r = http
+            .post(&faults)
+            .json(
+                &json!({"service": "confluent-kafka-rest", "operation": "ProduceRecords",
+                          "count": 1_000_000, "latency_ms": latency_ms}),
+            )
+            .send()
+            .await
+            .expect("arm latency");
+        assert!(r.status().is_success());
+    }
+}
+
+async fn run(cloud: &LocalCloud, latency_ms: u64) {
     let events: Vec<Value> = (0..EVENTS).map(cloudtrail_event).collect();
     println!("{:<44} {:>10} {:>14}", "path", "records/s", "requests/1000");
     for batch_size in [10, 100, 1_000] {
-        let topic = format!("bench_batch_{batch_size}");
+        let topic = format!("bench_batch_{batch_size}_{latency_ms}");
         let mut env = cloud.function_env();
         env.extend(prepare(cloud, &topic).await.expect("prepare"));
         let f =
@@ -68,10 +98,10 @@ pub async fn throughput(cloud: &LocalCloud) {
     // input transformer's JSON as the body, no batching. Measured with 10
     // requests in flight, more than a rule's target usually has.
     let url = format!(
-        "{}/kafka/v3/clusters/{CLUSTER}/topics/bench_api_destination/records",
+        "{}/kafka/v3/clusters/{CLUSTER}/topics/bench_api_destination_{latency_ms}/records",
         cloud.local_aws.url
     );
-    let _ = prepare(cloud, "bench_api_destination")
+    let _ = prepare(cloud, &format!("bench_api_destination_{latency_ms}"))
         .await
         .expect("prepare");
     let http = reqwest::Client::new();
