@@ -458,3 +458,24 @@ async fn without_auto_registration_the_schema_is_looked_up_by_subject() {
     assert_eq!(records.len(), 3);
     assert_eq!(records[0]["schema_id"], registered["id"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_over_the_request_size_limit_is_split() {
+    let fx = Fixture::start(json!([])).await;
+    // Room for one of the sample's records per request, not two.
+    fx.control(
+        "confluent-kafka-rest/limits",
+        json!({"max_request_bytes": 2500}),
+    )
+    .await;
+    let f = fx.function(&[]).await;
+    let outcome = f
+        .invoke(&event("audit-forwarder", "cloudtrail-batch"))
+        .await
+        .unwrap();
+    assert!(failed_ids(&outcome).is_empty(), "{outcome:?}");
+    let records = fx.records().await;
+    assert_eq!(records.len(), 3, "every record written once");
+    // All 3 in one request: 413; halved to 1 record per request: 3 more.
+    assert_eq!(fx.produce_requests().await, 4);
+}

@@ -81,48 +81,77 @@ pub async fn deliver<K: KafkaRest>(
     let mut requests = 0;
     let mut rng = fastrand::Rng::new();
     let mut attempt = 0;
+    // Records per request: the whole batch until the endpoint answers 413
+    // (request too large), then halved until requests fit.
+    let mut request_limit = documents.len().max(1);
     while !pending.is_empty() {
-        let batch: Vec<Bytes> = pending.iter().map(|&i| documents[i].clone()).collect();
-        requests += 1;
-        match rest.produce(batch).await {
-            Ok(response) => {
-                let mut still = Vec::new();
-                for (n, &i) in pending.iter().enumerate() {
-                    match response.reports.get(n).map(DeliveryReport::outcome) {
-                        Some(RecordOutcome::Failed {
-                            retry: Retry::Retryable,
-                            reason,
-                        }) => {
-                            last_error[i] = reason;
-                            still.push(i);
-                        }
-                        Some(outcome) => outcomes[i] = Some(outcome),
-                        None => {
-                            last_error[i] = format!(
-                                "no delivery report for the record ({})",
-                                response
-                                    .truncated
-                                    .as_deref()
-                                    .unwrap_or("the response stream ended early")
-                            );
-                            still.push(i);
+        let mut still = Vec::new();
+        let mut too_large = false;
+        for group in pending.chunks(request_limit) {
+            let batch: Vec<Bytes> = group.iter().map(|&i| documents[i].clone()).collect();
+            requests += 1;
+            match rest.produce(batch).await {
+                Ok(response) => {
+                    for (n, &i) in group.iter().enumerate() {
+                        match response.reports.get(n).map(DeliveryReport::outcome) {
+                            Some(RecordOutcome::Failed {
+                                retry: Retry::Retryable,
+                                reason,
+                            }) => {
+                                last_error[i] = reason;
+                                still.push(i);
+                            }
+                            Some(outcome) => outcomes[i] = Some(outcome),
+                            None => {
+                                last_error[i] = format!(
+                                    "no delivery report for the record ({})",
+                                    response
+                                        .truncated
+                                        .as_deref()
+                                        .unwrap_or("the response stream ended early")
+                                );
+                                still.push(i);
+                            }
                         }
                     }
                 }
-                pending = still;
-            }
-            Err(e) if e.retry() == Retry::Permanent => {
-                return Err(FunctionError::permanent(
-                    request_error_kind(&e),
-                    format!("{e} (after {requests} request(s))"),
-                ));
-            }
-            Err(e) => {
-                let text = e.to_string();
-                for &i in &pending {
-                    last_error[i] = text.clone();
+                Err(ProduceError::Status {
+                    status: 413,
+                    message,
+                }) => {
+                    if group.len() > 1 {
+                        too_large = true;
+                        still.extend_from_slice(group);
+                    } else {
+                        outcomes[group[0]] = Some(RecordOutcome::Failed {
+                            retry: Retry::Permanent,
+                            reason: format!(
+                                "the record alone exceeds the endpoint's request size limit: {message}"
+                            ),
+                        });
+                    }
+                }
+                Err(e) if e.retry() == Retry::Permanent => {
+                    return Err(FunctionError::permanent(
+                        request_error_kind(&e),
+                        format!("{e} (after {requests} request(s))"),
+                    ));
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    for &i in group {
+                        last_error[i] = text.clone();
+                    }
+                    still.extend_from_slice(group);
                 }
             }
+        }
+        pending = still;
+        if too_large {
+            // Not a failed attempt: the same records, in smaller requests, now.
+            request_limit = (request_limit / 2).max(1);
+            tracing::info!(request_limit, "request too large; splitting the batch");
+            continue;
         }
         if pending.is_empty() || attempt + 1 >= backoff.max_attempts.max(1) {
             break;
@@ -157,7 +186,6 @@ fn request_error_kind(e: &ProduceError) -> &'static str {
         ProduceError::Status { status: 401, .. } => "KafkaAuthenticationFailed",
         ProduceError::Status { status: 403, .. } => "KafkaAuthorizationFailed",
         ProduceError::Status { status: 404, .. } => "KafkaTopicNotFound",
-        ProduceError::Status { status: 413, .. } => "ProduceRequestTooLarge",
         _ => "ProduceRequestRefused",
     }
 }
@@ -307,6 +335,56 @@ mod tests {
         let d = deliver(&rest, &docs(2), &backoff(3)).await.unwrap();
         assert_eq!(rest.sent(), vec![vec!["r0", "r1"], vec!["r1"]]);
         assert!(d.outcomes.iter().all(|o| failed(o).is_none()));
+    }
+
+    /// Answers 413 to any request of more than `max` records.
+    struct SizeLimited {
+        max: usize,
+        sizes: Mutex<Vec<usize>>,
+    }
+
+    impl KafkaRest for SizeLimited {
+        async fn produce(&self, documents: Vec<Bytes>) -> Result<ProduceResponse, ProduceError> {
+            self.sizes.lock().unwrap().push(documents.len());
+            if documents.len() > self.max {
+                return Err(ProduceError::Status {
+                    status: 413,
+                    message: "error_code 413 Request Entity Too Large".into(),
+                });
+            }
+            Ok(ProduceResponse {
+                reports: (0..documents.len())
+                    .map(|_| DeliveryReport {
+                        error_code: 200,
+                        message: None,
+                        partition_id: Some(0),
+                        offset: Some(0),
+                    })
+                    .collect(),
+                truncated: None,
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_too_large_is_split_until_it_fits() {
+        let rest = SizeLimited {
+            max: 3,
+            sizes: Mutex::new(Vec::new()),
+        };
+        let d = deliver(&rest, &docs(10), &backoff(1)).await.unwrap();
+        assert!(d.outcomes.iter().all(|o| failed(o).is_none()));
+        assert_eq!(*rest.sizes.lock().unwrap(), [10, 5, 5, 2, 2, 2, 2, 2]);
+
+        let rest = SizeLimited {
+            max: 0,
+            sizes: Mutex::new(Vec::new()),
+        };
+        let d = deliver(&rest, &docs(2), &backoff(1)).await.unwrap();
+        assert!(d
+            .outcomes
+            .iter()
+            .all(|o| failed(o) == Some(Retry::Permanent)));
     }
 
     #[tokio::test(start_paused = true)]

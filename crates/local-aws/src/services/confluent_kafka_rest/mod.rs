@@ -33,7 +33,9 @@
 //!
 //! Control (`/_local-aws/confluent-kafka-rest/<action>`): `auth` (`POST
 //! {"username", "password"}` requires basic auth with them, `DELETE` turns
-//! it off); `record-errors` (`POST {"count", "error_code", "message"?}`: the
+//! it off); `limits` (`POST {"max_request_bytes"}`: larger request bodies
+//! get HTTP 413, as a REST endpoint's request size limit answers; `DELETE`
+//! lifts it; unset by default); `record-errors` (`POST {"count", "error_code", "message"?}`: the
 //! next `count` records get that per-record error instead of being written,
 //! e.g. 429 for per-record throttling); `records` (`GET`: every stored
 //! record, `{"records": [{"cluster_id", "topic_name", "partition_id",
@@ -98,6 +100,8 @@ struct State {
     auth: Option<String>,
     /// Injected per-record errors: how many records are left, code, message.
     record_errors: Option<(u32, i64, String)>,
+    /// Request body limit (HTTP 413 above it), when set.
+    max_request_bytes: Option<usize>,
 }
 
 /// The Kafka REST produce emulator.
@@ -220,6 +224,16 @@ impl State {
                 400,
                 400,
                 "Payload error. Request body is empty.",
+            ));
+        }
+        if let Some(limit) = self.max_request_bytes.filter(|l| body.len() > *l) {
+            return Err(kafka_error(
+                413,
+                413,
+                format!(
+                    "Request Entity Too Large: {} bytes, limit {limit}",
+                    body.len()
+                ),
             ));
         }
         let mut out = String::new();
@@ -492,6 +506,17 @@ impl Service for ConfluentKafkaRest {
                     .to_owned();
                 state.record_errors = Some((count as u32, code, message));
                 Ok(json!({ "count": count, "error_code": code }))
+            }
+            ("POST", "limits") => {
+                let limit = opt_i64(&input, "max_request_bytes")?
+                    .filter(|l| *l > 0)
+                    .ok_or_else(|| AwsError::validation("limits needs max_request_bytes >= 1"))?;
+                state.max_request_bytes = Some(limit as usize);
+                Ok(json!({ "max_request_bytes": limit }))
+            }
+            ("DELETE", "limits") => {
+                state.max_request_bytes = None;
+                Ok(json!({ "max_request_bytes": null }))
             }
             ("GET", "records") => {
                 let records: Vec<Value> = state

@@ -194,3 +194,16 @@ fn base64_round_trips_and_rejects_malformed_input() {
     assert_eq!(now.len(), 24, "{now}");
     assert!(now.starts_with("20") && now.ends_with('Z'), "{now}");
 }
+
+#[test]
+fn request_size_limit_is_a_request_level_413() {
+    let k = with_topic(json!([]));
+    k.control("POST", "limits", json!({"max_request_bytes": 40}))
+        .unwrap();
+    let one = r#"{"value":{"type":"JSON","data":1}}"#;
+    assert_eq!(produce(&k, "audit", one).unwrap().len(), 1);
+    let err = produce(&k, "audit", &one.repeat(2)).unwrap_err();
+    assert_eq!((err.code.as_str(), err.status), ("413", 413));
+    k.control("DELETE", "limits", json!({})).unwrap();
+    assert_eq!(produce(&k, "audit", &one.repeat(2)).unwrap().len(), 2);
+}
