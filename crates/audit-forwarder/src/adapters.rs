@@ -363,3 +363,41 @@ pub async fn registry(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_body_has_no_length_so_it_is_sent_chunked_one_record_per_chunk() {
+        let mut body = ConcatenatedRecords(
+            [
+                Bytes::from_static(b"{\"a\":1}"),
+                Bytes::from_static(b"{\"b\":2}"),
+            ]
+            .into(),
+        );
+        assert_eq!(body.size_hint().exact(), None, "no Content-Length");
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut chunks = Vec::new();
+        while let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) {
+            chunks.push(frame.into_data().unwrap());
+        }
+        assert_eq!(chunks, ["{\"a\":1}", "{\"b\":2}"]);
+        assert!(body.is_end_stream());
+    }
+
+    #[test]
+    fn credentials_never_print_the_secret() {
+        let c = Credentials {
+            username: "KEY".into(),
+            password: "hunter2".into(),
+        };
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("KEY") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
+}
