@@ -364,6 +364,20 @@ pub async fn registry(
     }
 }
 
+/// The forwarder on the real clients: secrets read, registry client built
+/// when values are Avro.
+pub async fn forwarder(
+    config: crate::config::Config,
+    aws: &SdkConfig,
+) -> Result<crate::forward::Forwarder<KafkaRestClient, Option<RegistryClient>>, String> {
+    let rest = kafka_rest(&config, aws).await?;
+    let registry = registry(&config, aws).await?;
+    let mut forwarder =
+        crate::forward::Forwarder::new(rest, registry, config.format, config.key, config.backoff);
+    forwarder.deadline_reserve = config.request_timeout + Duration::from_secs(1);
+    Ok(forwarder)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,10 +70,15 @@ pub struct Delivery {
 /// cluster or topic): then every record would fail alike, and failing the
 /// invocation raises the function's error alarm instead of quietly
 /// dead-lettering the whole stream.
+///
+/// No retry round starts after `retry_until`: the invocation must answer
+/// before Lambda's deadline, or every record of the batch, produced or not,
+/// would come back from SQS and be produced again.
 pub async fn deliver<K: KafkaRest>(
     rest: &K,
     documents: &[Bytes],
     backoff: &Backoff,
+    retry_until: Option<tokio::time::Instant>,
 ) -> Result<Delivery, FunctionError> {
     let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; documents.len()];
     let mut last_error: Vec<String> = vec![String::new(); documents.len()];
@@ -157,6 +162,13 @@ pub async fn deliver<K: KafkaRest>(
             break;
         }
         let delay = backoff.delay(attempt, &mut rng);
+        if retry_until.is_some_and(|until| tokio::time::Instant::now() + delay >= until) {
+            tracing::warn!(
+                records = pending.len(),
+                "no time left for another round before the invocation deadline"
+            );
+            break;
+        }
         tracing::info!(
             records = pending.len(),
             attempt,
@@ -272,7 +284,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn one_request_for_a_healthy_batch() {
         let rest = Scripted::new(vec![Ok(vec![200, 200, 200])]);
-        let d = deliver(&rest, &docs(3), &backoff(4)).await.unwrap();
+        let d = deliver(&rest, &docs(3), &backoff(4), None).await.unwrap();
         assert_eq!(d.requests, 1);
         assert!(d.outcomes.iter().all(|o| failed(o).is_none()));
         assert_eq!(rest.sent(), [["r0", "r1", "r2"]]);
@@ -281,7 +293,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn only_retryable_records_are_sent_again() {
         let rest = Scripted::new(vec![Ok(vec![200, 429, 413, 503]), Ok(vec![200, 200])]);
-        let d = deliver(&rest, &docs(4), &backoff(4)).await.unwrap();
+        let d = deliver(&rest, &docs(4), &backoff(4), None).await.unwrap();
         assert_eq!(
             rest.sent(),
             vec![vec!["r0", "r1", "r2", "r3"], vec!["r1", "r3"]]
@@ -300,12 +312,12 @@ mod tests {
             })
         };
         let rest = Scripted::new(vec![throttled(), throttled(), Ok(vec![200, 200])]);
-        let d = deliver(&rest, &docs(2), &backoff(4)).await.unwrap();
+        let d = deliver(&rest, &docs(2), &backoff(4), None).await.unwrap();
         assert_eq!(d.requests, 3);
         assert!(d.outcomes.iter().all(|o| failed(o).is_none()));
 
         let rest = Scripted::new(vec![throttled(), throttled()]);
-        let d = deliver(&rest, &docs(2), &backoff(2)).await.unwrap();
+        let d = deliver(&rest, &docs(2), &backoff(2), None).await.unwrap();
         assert_eq!(d.requests, 2);
         match &d.outcomes[0] {
             RecordOutcome::Failed { retry, reason } => {
@@ -322,7 +334,9 @@ mod tests {
             status: 401,
             message: "error_code 401 Unauthorized".into(),
         })]);
-        let err = deliver(&rest, &docs(2), &backoff(4)).await.unwrap_err();
+        let err = deliver(&rest, &docs(2), &backoff(4), None)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind, "KafkaAuthenticationFailed");
         assert!(!err.is_retryable());
         assert_eq!(rest.sent().len(), 1, "no retry of a permanent refusal");
@@ -332,7 +346,7 @@ mod tests {
     async fn records_without_a_report_are_retried() {
         // The stream ended after the first report.
         let rest = Scripted::new(vec![Ok(vec![200]), Ok(vec![200])]);
-        let d = deliver(&rest, &docs(2), &backoff(3)).await.unwrap();
+        let d = deliver(&rest, &docs(2), &backoff(3), None).await.unwrap();
         assert_eq!(rest.sent(), vec![vec!["r0", "r1"], vec!["r1"]]);
         assert!(d.outcomes.iter().all(|o| failed(o).is_none()));
     }
@@ -372,7 +386,7 @@ mod tests {
             max: 3,
             sizes: Mutex::new(Vec::new()),
         };
-        let d = deliver(&rest, &docs(10), &backoff(1)).await.unwrap();
+        let d = deliver(&rest, &docs(10), &backoff(1), None).await.unwrap();
         assert!(d.outcomes.iter().all(|o| failed(o).is_none()));
         assert_eq!(*rest.sizes.lock().unwrap(), [10, 5, 5, 2, 2, 2, 2, 2]);
 
@@ -380,7 +394,7 @@ mod tests {
             max: 0,
             sizes: Mutex::new(Vec::new()),
         };
-        let d = deliver(&rest, &docs(2), &backoff(1)).await.unwrap();
+        let d = deliver(&rest, &docs(2), &backoff(1), None).await.unwrap();
         assert!(d
             .outcomes
             .iter()
@@ -388,9 +402,26 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn no_retry_round_starts_after_the_deadline() {
+        let throttled = || {
+            Err(ProduceError::Status {
+                status: 503,
+                message: "busy".into(),
+            })
+        };
+        let rest = Scripted::new(vec![throttled(), throttled()]);
+        let until = tokio::time::Instant::now();
+        let d = deliver(&rest, &docs(1), &backoff(4), Some(until))
+            .await
+            .unwrap();
+        assert_eq!(d.requests, 1);
+        assert_eq!(failed(&d.outcomes[0]), Some(Retry::Retryable));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn an_empty_batch_sends_nothing() {
         let rest = Scripted::new(vec![]);
-        let d = deliver(&rest, &[], &backoff(3)).await.unwrap();
+        let d = deliver(&rest, &[], &backoff(3), None).await.unwrap();
         assert_eq!(d.requests, 0);
     }
 }

@@ -59,6 +59,9 @@ pub struct Forwarder<K, R> {
     pub format: ValueFormat,
     pub key: KeySource,
     pub backoff: Backoff,
+    /// Time kept free before the invocation deadline: one request's timeout
+    /// and a margin to answer.
+    pub deadline_reserve: std::time::Duration,
     schema: Schema,
     /// Resolved on the first batch, then for the sandbox's life: schema ids
     /// are immutable, so one registry call per cold start.
@@ -79,6 +82,7 @@ impl<K: KafkaRest, R: SchemaRegistry> Forwarder<K, R> {
             format,
             key,
             backoff,
+            deadline_reserve: std::time::Duration::from_secs(11),
             schema: audit_event_schema(),
             schema_id: OnceCell::new(),
         }

@@ -50,7 +50,8 @@ where
         }
     }
 
-    let delivery = deliver(&forwarder.rest, &documents, &forwarder.backoff).await?;
+    let retry_until = retry_deadline(&invocation, forwarder.deadline_reserve);
+    let delivery = deliver(&forwarder.rest, &documents, &forwarder.backoff, retry_until).await?;
     let mut produced = 0;
     for (slot, outcome) in slots.into_iter().zip(delivery.outcomes) {
         match outcome {
@@ -85,6 +86,23 @@ where
         async move { result }
     })
     .await
+}
+
+/// When the last retry round may start: the invocation deadline less
+/// `reserve`. `None` without a deadline (tests, the offline harness).
+fn retry_deadline(
+    invocation: &Invocation,
+    reserve: std::time::Duration,
+) -> Option<tokio::time::Instant> {
+    if invocation.context.deadline == 0 {
+        return None;
+    }
+    let left = invocation
+        .context
+        .deadline()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(tokio::time::Instant::now() + left.saturating_sub(reserve))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-use audit_forwarder::{adapters, config::Config, forward::Forwarder, handler::handle};
+use audit_forwarder::{adapters, config::Config, handler::handle};
 use common::Startup;
 
 #[tokio::main]
@@ -6,15 +6,8 @@ async fn main() -> Result<(), common::Error> {
     let startup = Startup::begin("audit-forwarder");
     let config = startup.config(Config::from_env).await?;
     let aws = common::aws::sdk_config().await;
-    let rest = startup
-        .init_step(
-            adapters::kafka_rest(&config, &aws).await,
-            "Runtime.SecretError",
-        )
-        .await?;
-    let registry = adapters::registry(&config, &aws).await;
-    let registry = startup.init_step(registry, "Runtime.SecretError").await?;
-    let forwarder = Forwarder::new(rest, registry, config.format, config.key, config.backoff);
+    let connected = adapters::forwarder(config, &aws).await;
+    let forwarder = startup.init_step(connected, "Runtime.SecretError").await?;
     startup
         .run(|event, invocation| handle(event, invocation, &forwarder))
         .await
