@@ -479,3 +479,95 @@ async fn a_batch_over_the_request_size_limit_is_split() {
     // All 3 in one request: 413; halved to 1 record per request: 3 more.
     assert_eq!(fx.produce_requests().await, 4);
 }
+
+/// The template's capture rule pattern, as JSON.
+fn capture_pattern() -> Value {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let pattern = &template["Resources"]["AuditForwarderCaptureRule"]["Properties"]["EventPattern"];
+    serde_json::to_value(pattern).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_templates_capture_rule_feeds_the_queue_and_the_function_forwards_it() {
+    let fx = Fixture::start(json!([])).await;
+    let queue_url = fx.cloud.create_queue("audit-capture").await;
+    let queue_arn = "arn:aws:sqs:us-east-1:123456789012:audit-capture";
+    let samples = bodies(&event("audit-forwarder", "cloudtrail-batch"));
+    let mut events: Vec<Value> = samples
+        .iter()
+        .map(|e| json!({"source": e["source"], "detail-type": e["detail-type"], "detail": e["detail"]}))
+        .collect();
+    // Near misses the seed's pattern must drop: an AWS service acting on its
+    // own, an STS call, an SSM call, another detail-type.
+    let near = |f: &dyn Fn(&mut Value)| {
+        let mut e = events[0].clone();
+        f(&mut e);
+        e
+    };
+    let misses = vec![
+        near(&|e| {
+            e["detail"]["userIdentity"] =
+                json!({"type": "AWSService", "invokedBy": "s3.amazonaws.com"})
+        }),
+        near(&|e| e["detail"]["eventSource"] = json!("sts.amazonaws.com")),
+        near(&|e| e["detail"]["eventSource"] = json!("ssm.amazonaws.com")),
+        near(&|e| e["detail-type"] = json!("AWS Console Sign In via CloudTrail")),
+    ];
+    events.extend(misses);
+    let spec = json!({"endpoint": fx.cloud.moto.url, "queue_arn": queue_arn,
+                      "pattern": capture_pattern(), "events": events});
+    let mut child = Command::new(python())
+        .arg(root().join("tools/put_audit_events.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(spec.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "tools/put_audit_events.py failed");
+    let put: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(put["failed"], 0);
+
+    let messages = fx.cloud.drain_queue(&queue_url).await;
+    let mut names: Vec<String> = messages
+        .iter()
+        .map(|m| {
+            let e: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            e["detail"]["eventName"].as_str().unwrap().to_string()
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["GetObject", "GetSecretValue", "ListBuckets"],
+        "only the seed's matches"
+    );
+
+    // moto's default SQS target body (its DEFAULT_EVENT_INPUT_TEMPLATE)
+    // leaves out the event's `account`, which EventBridge always sends; put
+    // it back, or the function rightly refuses the body.
+    let body = |m: &aws_sdk_sqs::types::Message| {
+        let mut e: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+        assert!(
+            e.get("account").is_none(),
+            "moto now sends account: drop this patch"
+        );
+        e["account"] = json!("123456789012");
+        e.to_string()
+    };
+    let batch = json!({"Records": messages.iter().map(|m| json!({
+        "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": body(m),
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+        "eventSource": "aws:sqs", "eventSourceARN": format!("{queue_arn}"), "awsRegion": "us-east-1",
+    })).collect::<Vec<_>>()});
+    let f = fx.function(&[]).await;
+    assert!(failed_ids(&f.invoke(&batch).await.unwrap()).is_empty());
+    assert_eq!(fx.records().await.len(), 3);
+    assert_eq!(fx.produce_requests().await, 1);
+}
