@@ -172,9 +172,15 @@ async fn rest_json(
         .map(|q| q.0.into_iter().collect())
         .unwrap_or_default();
     let operation = route.operation;
+    let raw_body = service.raw_body_operations().contains(&operation);
+    let parsed = if raw_body {
+        Ok(Value::String(String::from_utf8_lossy(body).into_owned()))
+    } else {
+        parse_body(body)
+    };
     // Authentication comes first, as at a real endpoint: an unauthenticated
     // call is refused whatever its body holds.
-    let result = match (service.authorize(&ctx), parse_body(body)) {
+    let result = match (service.authorize(&ctx), parsed) {
         (Err(err), input) => {
             let input = input.unwrap_or_else(|bad| bad.0);
             Err(reject(aws, service.name(), operation, &ctx, input, err))
@@ -192,6 +198,11 @@ async fn rest_json(
         Ok(_) if route.success_status == 204 => Response::builder()
             .status(StatusCode::NO_CONTENT)
             .body(Body::empty())
+            .expect("static response parts are valid"),
+        Ok(Value::String(text)) if raw_body => Response::builder()
+            .status(status_code(route.success_status))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(text))
             .expect("static response parts are valid"),
         Ok(output) => json_response(status_code(route.success_status), content_type, &output),
         Err(err) => error_response(&err, content_type, service.rest_error_body(&err)),

@@ -30,6 +30,11 @@
 //! errors, and can require HTTP basic auth (see below). Its paths start with
 //! segments no AWS REST API hosted here uses; a test guards that.
 //!
+//! A second one is the Confluent REST v3 produce API
+//! ([`services::confluent_kafka_rest`], `/kafka/v3/clusters/...`): topics,
+//! basic auth, streaming produce with per-record delivery reports, and the
+//! stored records at `GET /_local-aws/confluent-kafka-rest/records`.
+//!
 //! # Control API
 //!
 //! * `GET /_local-aws/health`: liveness and the service names.

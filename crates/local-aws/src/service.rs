@@ -69,6 +69,14 @@ pub trait Service: Send + Sync + 'static {
         "application/json"
     }
 
+    /// REST operations whose request body is not one JSON document (the
+    /// Kafka REST produce API's concatenated JSON records): `handle` gets
+    /// the body as a JSON string, and a string output is sent as the
+    /// response body verbatim.
+    fn raw_body_operations(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Admits or refuses a call before faults and the operation run, so an
     /// unauthenticated call neither consumes a fault nor touches state. AWS
     /// services accept any SigV4 signature; services with their own auth

@@ -16,6 +16,7 @@ pub mod network_firewall;
 // ~~ audit (issue 6) modules ~~
 
 // ~~ audit-forwarder (issue 6) modules ~~
+pub mod confluent_kafka_rest;
 
 /// Every built-in service, as [`crate::LocalAws::new`] registers them.
 pub fn builtin() -> Vec<Arc<dyn Service>> {
@@ -31,5 +32,6 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         // ~~ audit (issue 6) services ~~
 
         // ~~ audit-forwarder (issue 6) services ~~
+        Arc::new(confluent_kafka_rest::ConfluentKafkaRest::new()),
     ]
 }

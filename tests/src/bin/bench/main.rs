@@ -21,6 +21,7 @@ mod firewall;
 mod event_pattern;
 
 // ~~ audit-forwarder (issue 6) modules ~~
+mod audit_forwarder;
 
 use std::time::Duration;
 
@@ -100,6 +101,7 @@ async fn main() {
         // ~~ audit (issue 6) cases ~~
 
         // ~~ audit-forwarder (issue 6) cases ~~
+        audit_forwarder::case(&cloud).await,
     ];
     cold_starts(&cloud, cases).await;
     println!("\n== pipe-avro-enricher in process, one core, schemas cached");
@@ -122,4 +124,6 @@ async fn main() {
     event_pattern::throughput();
 
     // ~~ audit-forwarder (issue 6) measurements ~~
+    println!("\n== audit-forwarder vs the API-destination path, 1 000 CloudTrail events, local REST produce API");
+    audit_forwarder::throughput(&cloud).await;
 }

@@ -16,6 +16,7 @@ mod firewall;
 mod audit;
 
 // ~~ audit-forwarder (issue 6) modules ~~
+mod audit_forwarder;
 
 use e2e_tests::demo::Demo;
 use e2e_tests::local_cloud::LocalCloud;
@@ -49,6 +50,7 @@ async fn main() {
     audit::act(&mut demo, &cloud).await;
 
     // ~~ audit-forwarder (issue 6) acts ~~
+    audit_forwarder::act(&mut demo, &cloud).await;
 
     demo.act("what happened in the local cloud");
     summary(&cloud).await;
