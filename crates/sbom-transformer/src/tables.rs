@@ -7,6 +7,7 @@
 //! using (sha, package, packageversion) where cve is not null` must run
 //! unchanged, so `imagearn` exists in `sbom` only and `cve` in `cve` only.
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
@@ -17,7 +18,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use crate::sbom::Sbom;
+use crate::sbom::{Package, Sbom};
+
+/// Joins the locations of a package found at several paths in `sourceinfo`.
+pub const SOURCE_SEPARATOR: &str = "; ";
 
 /// What the tables say about the image, from the export key and the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,32 +86,47 @@ pub struct Tables {
 }
 
 impl Tables {
-    /// Builds the rows: exact-duplicate packages and repeated
-    /// (package, version, cve) triples are dropped, first occurrence kept,
-    /// in document order (so the same SBOM always gives the same file).
+    /// Builds the rows in document order (so the same SBOM always gives the
+    /// same file): one `sbom` row per (package, version), first occurrence's
+    /// purl and type, every location in `sourceinfo`; one `cve` row per
+    /// (package, version, cve), first occurrence's rating.
     pub fn build(sbom: &Sbom<'_>, image: &ImageContext) -> Tables {
-        let mut seen = HashSet::with_capacity(sbom.packages.len());
+        // One row per (package, version): the join key of the blog's query,
+        // so a package found at several paths cannot fan the join out. The
+        // other places it was found are kept in `sourceinfo`.
+        let mut row_of: HashMap<(&str, Option<&str>), usize> = HashMap::with_capacity(sbom.packages.len());
+        let mut rows: Vec<(&Package<'_>, Vec<&str>)> = Vec::with_capacity(sbom.packages.len());
+        for p in &sbom.packages {
+            match row_of.entry((p.name.as_ref(), p.version.as_deref())) {
+                Entry::Occupied(e) => {
+                    let sources = &mut rows[*e.get()].1;
+                    if let Some(s) = p.source_info.as_deref() {
+                        if !sources.contains(&s) {
+                            sources.push(s);
+                        }
+                    }
+                }
+                Entry::Vacant(e) => {
+                    e.insert(rows.len());
+                    rows.push((p, p.source_info.as_deref().into_iter().collect()));
+                }
+            }
+        }
         let mut names = StringBuilder::new();
         let mut versions = StringBuilder::new();
         let mut purls = StringBuilder::new();
         let mut types = StringBuilder::new();
         let mut sources = StringBuilder::new();
-        for p in &sbom.packages {
-            let key = (
-                p.name.as_ref(),
-                p.version.as_deref(),
-                p.purl.as_deref(),
-                p.source_info.as_deref(),
-                p.package_type.as_deref(),
-            );
-            if !seen.insert(key) {
-                continue;
-            }
+        for (p, found_at) in &rows {
             names.append_value(&p.name);
             versions.append_option(p.version.as_deref());
             purls.append_option(p.purl.as_deref());
             types.append_option(p.package_type.as_deref());
-            sources.append_option(p.source_info.as_deref());
+            match found_at.as_slice() {
+                [] => sources.append_null(),
+                [one] => sources.append_value(one),
+                many => sources.append_value(many.join(SOURCE_SEPARATOR)),
+            }
         }
         let rows = names.len();
         let constant = |v: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, rows))) };
