@@ -15,6 +15,7 @@ mod enricher;
 // ~~ control-plane (issue 5) modules ~~
 
 // ~~ sbom (issue 7) modules ~~
+mod sbom;
 
 // ~~ audit (issue 6) modules ~~
 
@@ -93,6 +94,8 @@ async fn main() {
         // ~~ control-plane (issue 5) cases ~~
 
         // ~~ sbom (issue 7) cases ~~
+        sbom::trigger_case(),
+        sbom::transformer_case(&cloud).await,
 
         // ~~ audit (issue 6) cases ~~
 
@@ -107,6 +110,8 @@ async fn main() {
     // ~~ control-plane (issue 5) measurements ~~
 
     // ~~ sbom (issue 7) measurements ~~
+    println!("\n== sbom-transformer convert vs the Python baseline (json.load + pandas + pyarrow)");
+    sbom::conversion();
 
     // ~~ audit (issue 6) measurements ~~
 

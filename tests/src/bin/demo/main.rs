@@ -10,6 +10,7 @@ mod pipe_avro_enricher;
 // ~~ control-plane (issue 5) modules ~~
 
 // ~~ sbom (issue 7) modules ~~
+mod sbom;
 
 // ~~ audit (issue 6) modules ~~
 
@@ -41,6 +42,7 @@ async fn main() {
     // ~~ control-plane (issue 5) acts ~~
 
     // ~~ sbom (issue 7) acts ~~
+    sbom::act(&mut demo, &cloud).await;
 
     // ~~ audit (issue 6) acts ~~
 
