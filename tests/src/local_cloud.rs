@@ -151,7 +151,10 @@ impl LocalCloud {
         let moto = Moto::start().await?;
         // Inspector2's emulated SBOM export writes its files into moto's S3.
         reqwest::Client::new()
-            .post(format!("{}/_local-aws/inspector2/s3-endpoint", local_aws.url))
+            .post(format!(
+                "{}/_local-aws/inspector2/s3-endpoint",
+                local_aws.url
+            ))
             .json(&serde_json::json!({ "url": moto.url }))
             .send()
             .await

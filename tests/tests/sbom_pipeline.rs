@@ -27,7 +27,9 @@ struct Pipeline {
 }
 
 async fn spawn(name: &str, env: Vec<(String, String)>) -> FunctionProcess {
-    let f = FunctionProcess::spawn(&function_binary(name), name, &env).await.unwrap();
+    let f = FunctionProcess::spawn(&function_binary(name), name, &env)
+        .await
+        .unwrap();
     f.wait_ready(Duration::from_secs(20)).await.unwrap();
     f
 }
@@ -50,7 +52,12 @@ impl Pipeline {
         let mut env = cloud.function_env();
         env.push(("TRANSFORMED_BUCKET".into(), OUT.into()));
         let transformer = spawn("sbom-transformer", env).await;
-        Pipeline { cloud, s3, trigger, transformer }
+        Pipeline {
+            cloud,
+            s3,
+            trigger,
+            transformer,
+        }
     }
 
     async fn register_image(&self, resource_id: &str, status_code: &str, reason: &str) {
@@ -64,8 +71,18 @@ impl Pipeline {
     }
 
     async fn keys(&self, bucket: &str) -> Vec<String> {
-        let out = self.s3.list_objects_v2().bucket(bucket).send().await.unwrap();
-        let mut keys: Vec<String> = out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect();
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = out
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect();
         keys.sort();
         keys
     }
@@ -76,14 +93,28 @@ impl Pipeline {
     }
 
     async fn transform(&self, key: &str) -> InvocationOutcome {
-        self.transformer.invoke(&object_created(RAW, key)).await.unwrap()
+        self.transformer
+            .invoke(&object_created(RAW, key))
+            .await
+            .unwrap()
     }
 
     /// Every object of the transformed bucket, under a fresh local dir.
     async fn download(&self) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("sbom-e2e-{}", uuid::Uuid::new_v4()));
         for key in self.keys(OUT).await {
-            let body = self.s3.get_object().bucket(OUT).key(&key).send().await.unwrap().body.collect().await.unwrap();
+            let body = self
+                .s3
+                .get_object()
+                .bucket(OUT)
+                .key(&key)
+                .send()
+                .await
+                .unwrap()
+                .body
+                .collect()
+                .await
+                .unwrap();
             let path = dir.join(&key);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, body.into_bytes()).unwrap();
@@ -95,12 +126,18 @@ impl Pipeline {
 fn success(outcome: InvocationOutcome) -> Value {
     match outcome {
         InvocationOutcome::Success(v) => v,
-        InvocationOutcome::Error { error_type, error_message, .. } => panic!("{error_type}: {error_message}"),
+        InvocationOutcome::Error {
+            error_type,
+            error_message,
+            ..
+        } => panic!("{error_type}: {error_message}"),
     }
 }
 
 fn error(outcome: InvocationOutcome) -> (String, String) {
-    let (t, m) = outcome.error().unwrap_or_else(|| panic!("expected an error, got {outcome:?}"));
+    let (t, m) = outcome
+        .error()
+        .unwrap_or_else(|| panic!("expected an error, got {outcome:?}"));
     (t.to_string(), m.to_string())
 }
 
@@ -119,7 +156,11 @@ fn query(dir: &Path) -> Value {
         .arg(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -129,7 +170,13 @@ fn triples(q: &Value) -> Vec<(String, String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r[0].as_str().unwrap().into(), r[1].as_str().unwrap().into(), r[2].as_str().unwrap().into()))
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().into(),
+                r[1].as_str().unwrap().into(),
+                r[2].as_str().unwrap().into(),
+            )
+        })
         .collect()
 }
 
@@ -148,11 +195,18 @@ fn expected_triples() -> Vec<(String, String, String)> {
         ("requests", "2.31.0", "CVE-2024-35195"),
         ("zlib1g", "1:1.2.13.dfsg-1", "CVE-2023-45853"),
     ];
-    rows.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect()
+    rows.iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
 }
 
 fn names(schema: &Value) -> Vec<String> {
-    schema["fields"].as_array().unwrap().iter().map(|f| f[0].as_str().unwrap().to_string()).collect()
+    schema["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[0].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -161,7 +215,9 @@ async fn scan_complete_to_parquet_runs_the_blogs_query_and_re_exports_are_idempo
     let image_arn = format!("{REPO_ARN}/{DIGEST}");
     p.register_image(&image_arn, "ACTIVE", "SUCCESSFUL").await;
 
-    let started = p.export(&event("sbom-export-trigger", "inspector2-scan-complete")).await;
+    let started = p
+        .export(&event("sbom-export-trigger", "inspector2-scan-complete"))
+        .await;
     assert_eq!(started["resourceId"], image_arn);
     assert_eq!(started["status"], "SUCCEEDED", "{started}");
     let report = started["reportId"].as_str().unwrap().to_string();
@@ -170,12 +226,15 @@ async fn scan_complete_to_parquet_runs_the_blogs_query_and_re_exports_are_idempo
         "raw/SPDX_2_3_outputs_{report}/account=123456789012/resource=AWS_ECR_CONTAINER_IMAGE/{}_SPDX_2_3.json",
         image_arn.replace('/', "_")
     );
-    assert_eq!(raw, [expected_key.clone()]);
+    assert_eq!(raw, std::slice::from_ref(&expected_key));
 
     let written = success(p.transform(&expected_key).await);
     assert_eq!(written["written"][0]["image_arn"], image_arn);
     let hex = &DIGEST[7..];
-    let out_keys = vec![format!("cve/123456789012/{hex}.parquet"), format!("sbom/123456789012/us-east-1/shop_web/{hex}.parquet")];
+    let out_keys = vec![
+        format!("cve/123456789012/{hex}.parquet"),
+        format!("sbom/123456789012/us-east-1/shop_web/{hex}.parquet"),
+    ];
     assert_eq!(p.keys(OUT).await, out_keys);
 
     let dir = p.download().await;
@@ -183,26 +242,59 @@ async fn scan_complete_to_parquet_runs_the_blogs_query_and_re_exports_are_idempo
     assert_eq!(triples(&q), expected_triples());
     for row in q["join"].as_array().unwrap() {
         assert_eq!(row[3], DIGEST);
-        assert_eq!(row[4], image_arn, "the repository is resolved from the SPDX document: shop/web, not shop_web");
+        assert_eq!(
+            row[4], image_arn,
+            "the repository is resolved from the SPDX document: shop/web, not shop_web"
+        );
     }
     assert_eq!(q["rows"]["sbom"], 10);
     assert_eq!(q["rows"]["cve"], 10);
     assert_eq!(
         names(&q["schema"]["sbom"]),
-        ["imagearn", "accountid", "region", "repository", "sha", "os", "package", "packageversion", "purl", "packagetype", "sourceinfo", "reportid", "sbomformat", "exportedat"]
+        [
+            "imagearn",
+            "accountid",
+            "region",
+            "repository",
+            "sha",
+            "os",
+            "package",
+            "packageversion",
+            "purl",
+            "packagetype",
+            "sourceinfo",
+            "reportid",
+            "sbomformat",
+            "exportedat"
+        ]
     );
     assert_eq!(
         names(&q["schema"]["cve"]),
-        ["accountid", "sha", "package", "packageversion", "cve", "severity", "score", "reportid", "exportedat"]
+        [
+            "accountid",
+            "sha",
+            "package",
+            "packageversion",
+            "cve",
+            "severity",
+            "score",
+            "reportid",
+            "exportedat"
+        ]
     );
-    assert_eq!(q["schema"]["sbom"]["fields"][13][1], "timestamp[us, tz=UTC]");
+    assert_eq!(
+        q["schema"]["sbom"]["fields"][13][1],
+        "timestamp[us, tz=UTC]"
+    );
     assert_eq!(q["schema"]["cve"]["fields"][6][1], "double");
     assert_eq!(q["schema"]["sbom"]["compression"], json!(["SNAPPY"]));
     assert_eq!(q["schema"]["cve"]["compression"], json!(["SNAPPY"]));
 
     // The same image exported again: a new report, a new raw file, the same
     // output keys, so the query's rows do not double.
-    let again = p.export(&event("sbom-export-trigger", "inspector2-scan-complete")).await;
+    let again = p
+        .export(&event("sbom-export-trigger", "inspector2-scan-complete"))
+        .await;
     assert_ne!(again["reportId"], report);
     let raw = p.keys(RAW).await;
     assert_eq!(raw.len(), 2);
@@ -229,14 +321,19 @@ async fn cyclonedx_exports_give_the_same_rows() {
     success(p.transform(&raw[0]).await);
     let q = query(&p.download().await);
     assert_eq!(triples(&q), expected_triples());
-    assert!(q["join"].as_array().unwrap().iter().all(|r| r[4] == json!(image_arn)));
+    assert!(q["join"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r[4] == json!(image_arn)));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pushes_wait_until_inspector_has_scanned_the_image() {
     let p = Pipeline::start("SPDX_2_3", RAW).await;
     let image_arn = format!("{REPO_ARN}/{DIGEST}");
-    p.register_image(&image_arn, "ACTIVE", "PENDING_INITIAL_SCAN").await;
+    p.register_image(&image_arn, "ACTIVE", "PENDING_INITIAL_SCAN")
+        .await;
     let mut push = event("sbom-export-trigger", "ecr-push-untagged");
     push["time"] = json!(humantime_now());
 
@@ -247,11 +344,15 @@ async fn pushes_wait_until_inspector_has_scanned_the_image() {
 
     p.register_image(&image_arn, "ACTIVE", "SUCCESSFUL").await;
     let started = p.export(&push).await;
-    assert_eq!(started["resourceId"], image_arn, "an untagged push is exported by digest");
+    assert_eq!(
+        started["resourceId"], image_arn,
+        "an untagged push is exported by digest"
+    );
     assert_eq!(p.keys(RAW).await.len(), 1);
 
     // Inspector will never scan it: a permanent, named failure.
-    p.register_image(&image_arn, "INACTIVE", "UNSUPPORTED_OS").await;
+    p.register_image(&image_arn, "INACTIVE", "UNSUPPORTED_OS")
+        .await;
     let (kind, _) = error(p.trigger.invoke(&push).await.unwrap());
     assert_eq!(kind, "ImageNotScannable");
 }
@@ -259,8 +360,14 @@ async fn pushes_wait_until_inspector_has_scanned_the_image() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_export_fails_the_trigger_with_inspectors_reason() {
     let p = Pipeline::start("SPDX_2_3", "no-such-bucket").await;
-    p.register_image(&format!("{REPO_ARN}/{DIGEST}"), "ACTIVE", "SUCCESSFUL").await;
-    let (kind, message) = error(p.trigger.invoke(&event("sbom-export-trigger", "inspector2-scan-complete")).await.unwrap());
+    p.register_image(&format!("{REPO_ARN}/{DIGEST}"), "ACTIVE", "SUCCESSFUL")
+        .await;
+    let (kind, message) = error(
+        p.trigger
+            .invoke(&event("sbom-export-trigger", "inspector2-scan-complete"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(kind, "SbomExportFailed");
     assert!(message.contains("BUCKET_NOT_FOUND"), "{message}");
 }
@@ -274,16 +381,33 @@ async fn malformed_inputs_fail_clearly_and_other_exports_are_skipped() {
     let put = |k: String, body: &'static str| {
         let s3 = p.s3.clone();
         async move {
-            s3.put_object().bucket(RAW).key(k).body(body.as_bytes().to_vec().into()).send().await.unwrap();
+            s3.put_object()
+                .bucket(RAW)
+                .key(k)
+                .body(body.as_bytes().to_vec().into())
+                .send()
+                .await
+                .unwrap();
         }
     };
-    put(key("truncated"), r#"{"spdxVersion": "SPDX-2.3", "packages": [{"name": "a""#).await;
-    put(key("wrongtype"), r#"{"spdxVersion": "SPDX-2.3", "packages": [{"name": "a", "externalRefs": {}}]}"#).await;
+    put(
+        key("truncated"),
+        r#"{"spdxVersion": "SPDX-2.3", "packages": [{"name": "a""#,
+    )
+    .await;
+    put(
+        key("wrongtype"),
+        r#"{"spdxVersion": "SPDX-2.3", "packages": [{"name": "a", "externalRefs": {}}]}"#,
+    )
+    .await;
     put(key("unknown"), r#"{"hello": "world"}"#).await;
 
     let (kind, message) = error(p.transform(&key("truncated")).await);
     assert_eq!(kind, "MalformedSbom");
-    assert!(message.contains(&format!("s3://{RAW}/{}", key("truncated"))), "{message}");
+    assert!(
+        message.contains(&format!("s3://{RAW}/{}", key("truncated"))),
+        "{message}"
+    );
     let (kind, message) = error(p.transform(&key("wrongtype")).await);
     assert_eq!(kind, "MalformedSbom");
     assert!(message.contains("packages[0].externalRefs"), "{message}");
@@ -293,27 +417,52 @@ async fn malformed_inputs_fail_clearly_and_other_exports_are_skipped() {
     let (kind, _) = error(p.transform(&key("missing")).await);
     assert_eq!(kind, "NoSuchKey");
 
-    let skipped = success(p.transformer.invoke(&event("sbom-transformer", "lambda-function-export")).await.unwrap());
+    let skipped = success(
+        p.transformer
+            .invoke(&event("sbom-transformer", "lambda-function-export"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(skipped["written"], json!([]));
     assert_eq!(skipped["skipped"].as_array().unwrap().len(), 1);
-    let (kind, _) = error(p.transformer.invoke(&json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {}})).await.unwrap());
+    let (kind, _) = error(
+        p.transformer
+            .invoke(&json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {}}))
+            .await
+            .unwrap(),
+    );
     assert_eq!(kind, "InvalidEvent");
     let (kind, _) = error(p.trigger.invoke(&json!({"detail-type": "Inspector2 Scan", "source": "aws.inspector2", "detail": {"scan-status": "INITIAL_SCAN_COMPLETE"}})).await.unwrap());
     assert_eq!(kind, "InvalidEvent");
-    assert!(p.keys(OUT).await.is_empty(), "nothing written for bad input");
+    assert!(
+        p.keys(OUT).await.is_empty(),
+        "nothing written for bad input"
+    );
 }
 
 #[test]
 fn offline_convert_writes_the_same_tables() {
-    let fixture = root().join("crates/sbom-transformer/tests/fixtures/cyclonedx_1_4_ecr_image.json");
+    let fixture =
+        root().join("crates/sbom-transformer/tests/fixtures/cyclonedx_1_4_ecr_image.json");
     let dir = std::env::temp_dir().join(format!("sbom-convert-{}", uuid::Uuid::new_v4()));
     let arn = format!("arn:aws:ecr:us-east-1:123456789012:repository/shop/web/{DIGEST}");
     let out = std::process::Command::new(function_binary("sbom-transformer"))
-        .args(["convert", fixture.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--image-arn", &arn])
+        .args([
+            "convert",
+            fixture.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+            "--image-arn",
+            &arn,
+        ])
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["packages"], 4);
     assert_eq!(summary["cves"], 4);
@@ -331,7 +480,14 @@ fn offline_convert_writes_the_same_tables() {
     assert_eq!(got, want);
 
     let bad = std::process::Command::new(function_binary("sbom-transformer"))
-        .args(["convert", root().join("README.md").to_str().unwrap(), "--out", dir.to_str().unwrap(), "--image-arn", &arn])
+        .args([
+            "convert",
+            root().join("README.md").to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+            "--image-arn",
+            &arn,
+        ])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));

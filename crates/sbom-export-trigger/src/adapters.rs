@@ -1,8 +1,8 @@
 //! [`Inspector`] on the AWS SDK's Inspector2 client.
 
 use aws_sdk_inspector2::types::{
-    CoverageFilterCriteria, CoverageStringComparison, CoverageStringFilter, Destination, ResourceFilterCriteria,
-    ResourceStringComparison, ResourceStringFilter, SbomReportFormat,
+    CoverageFilterCriteria, CoverageStringComparison, CoverageStringFilter, Destination,
+    ResourceFilterCriteria, ResourceStringComparison, ResourceStringFilter, SbomReportFormat,
 };
 use common::FunctionError;
 
@@ -55,8 +55,14 @@ impl Inspector for InspectorClient {
             .iter()
             .find(|r| r.resource_id() == resource_id)
             .map(|r| Coverage {
-                status_code: r.scan_status().map(|s| s.status_code().as_str().to_string()).unwrap_or_default(),
-                reason: r.scan_status().map(|s| s.reason().as_str().to_string()).unwrap_or_default(),
+                status_code: r
+                    .scan_status()
+                    .map(|s| s.status_code().as_str().to_string())
+                    .unwrap_or_default(),
+                reason: r
+                    .scan_status()
+                    .map(|s| s.reason().as_str().to_string())
+                    .unwrap_or_default(),
             }))
     }
 
@@ -89,9 +95,12 @@ impl Inspector for InspectorClient {
             .send()
             .await
             .map_err(|e| FunctionError::from_sdk("inspector2:CreateSbomExport", &e))?;
-        out.report_id()
-            .map(str::to_string)
-            .ok_or_else(|| FunctionError::retryable("NoReportId", "inspector2:CreateSbomExport returned no reportId"))
+        out.report_id().map(str::to_string).ok_or_else(|| {
+            FunctionError::retryable(
+                "NoReportId",
+                "inspector2:CreateSbomExport returned no reportId",
+            )
+        })
     }
 
     async fn export_status(&self, report_id: &str) -> Result<ExportStatus, FunctionError> {
@@ -103,7 +112,10 @@ impl Inspector for InspectorClient {
             .await
             .map_err(|e| FunctionError::from_sdk("inspector2:GetSbomExport", &e))?;
         Ok(ExportStatus {
-            status: out.status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "IN_PROGRESS".into()),
+            status: out
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "IN_PROGRESS".into()),
             error_code: out.error_code().map(|c| c.as_str().to_string()),
             error_message: out.error_message().map(str::to_string),
         })

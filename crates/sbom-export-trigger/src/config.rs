@@ -96,7 +96,11 @@ mod tests {
 
     #[test]
     fn defaults_and_values() {
-        let mut env = Env::from_pairs([("RAW_BUCKET", "raw-bucket"), ("KMS_KEY_ARN", KEY), ("KEY_PREFIX", "sboms/")]);
+        let mut env = Env::from_pairs([
+            ("RAW_BUCKET", "raw-bucket"),
+            ("KMS_KEY_ARN", KEY),
+            ("KEY_PREFIX", "sboms/"),
+        ]);
         let c = Config::from_env(&mut env);
         let c = env.finish(c).unwrap();
         assert_eq!(c.key_prefix, "sboms");
@@ -107,7 +111,11 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported() {
-        let mut env = Env::from_pairs([("KMS_KEY_ARN", "alias/x"), ("SBOM_FORMAT", "CYCLONEDX_1_5"), ("EXPORT_WAIT", "soon")]);
+        let mut env = Env::from_pairs([
+            ("KMS_KEY_ARN", "alias/x"),
+            ("SBOM_FORMAT", "CYCLONEDX_1_5"),
+            ("EXPORT_WAIT", "soon"),
+        ]);
         let c = Config::from_env(&mut env);
         let e = env.finish(c).unwrap_err().to_string();
         for v in ["RAW_BUCKET", "KMS_KEY_ARN", "SBOM_FORMAT", "EXPORT_WAIT"] {

@@ -22,7 +22,11 @@ pub enum Readiness {
 }
 
 /// Reasons after which a scan still comes by itself.
-const PENDING_REASONS: &[&str] = &["PENDING_INITIAL_SCAN", "INTERNAL_ERROR", "PENDING_REVIVAL_SCAN"];
+const PENDING_REASONS: &[&str] = &[
+    "PENDING_INITIAL_SCAN",
+    "INTERNAL_ERROR",
+    "PENDING_REVIVAL_SCAN",
+];
 
 pub fn readiness(coverage: Option<&Coverage>) -> Readiness {
     match coverage {
@@ -50,25 +54,47 @@ mod tests {
     use super::*;
 
     fn c(code: &str, reason: &str) -> Coverage {
-        Coverage { status_code: code.into(), reason: reason.into() }
+        Coverage {
+            status_code: code.into(),
+            reason: reason.into(),
+        }
     }
 
     #[test]
     fn decisions() {
-        assert_eq!(readiness(Some(&c("ACTIVE", "SUCCESSFUL"))), Readiness::Scanned);
+        assert_eq!(
+            readiness(Some(&c("ACTIVE", "SUCCESSFUL"))),
+            Readiness::Scanned
+        );
         assert!(matches!(readiness(None), Readiness::Pending(_)));
-        assert!(matches!(readiness(Some(&c("ACTIVE", "PENDING_INITIAL_SCAN"))), Readiness::Pending(_)));
-        let Readiness::Never(why) = readiness(Some(&c("INACTIVE", "UNSUPPORTED_OS"))) else { panic!() };
+        assert!(matches!(
+            readiness(Some(&c("ACTIVE", "PENDING_INITIAL_SCAN"))),
+            Readiness::Pending(_)
+        ));
+        let Readiness::Never(why) = readiness(Some(&c("INACTIVE", "UNSUPPORTED_OS"))) else {
+            panic!()
+        };
         assert_eq!(why, "scan status INACTIVE (UNSUPPORTED_OS)");
-        assert!(matches!(readiness(Some(&c("INACTIVE", "IMAGE_SIZE_EXCEEDED"))), Readiness::Never(_)));
+        assert!(matches!(
+            readiness(Some(&c("INACTIVE", "IMAGE_SIZE_EXCEEDED"))),
+            Readiness::Never(_)
+        ));
     }
 
     #[test]
     fn waiting_is_bounded_by_the_event_age() {
         let now = SystemTime::now();
         let limit = Duration::from_secs(1800);
-        assert!(keep_waiting(Some(now - Duration::from_secs(60)), now, limit));
-        assert!(!keep_waiting(Some(now - Duration::from_secs(1801)), now, limit));
+        assert!(keep_waiting(
+            Some(now - Duration::from_secs(60)),
+            now,
+            limit
+        ));
+        assert!(!keep_waiting(
+            Some(now - Duration::from_secs(1801)),
+            now,
+            limit
+        ));
         assert!(keep_waiting(Some(now + Duration::from_secs(5)), now, limit));
         assert!(keep_waiting(None, now, limit));
     }

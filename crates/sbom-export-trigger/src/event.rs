@@ -87,7 +87,10 @@ fn invalid(m: impl Into<String>) -> FunctionError {
 /// where.
 pub fn image(event: Value) -> Result<Image, FunctionError> {
     let e: Envelope = common::events::from_value(event).map_err(invalid)?;
-    let time = e.time.as_deref().and_then(|t| humantime::parse_rfc3339_weak(t).ok());
+    let time = e
+        .time
+        .as_deref()
+        .and_then(|t| humantime::parse_rfc3339_weak(t).ok());
     let image = match (e.source.as_str(), e.detail_type.as_str()) {
         ("aws.inspector2", "Inspector2 Scan") => {
             let d: ScanDetail = detail(e.detail)?;
@@ -140,7 +143,10 @@ pub fn image(event: Value) -> Result<Image, FunctionError> {
     };
     let hex = image.digest.strip_prefix("sha256:").unwrap_or_default();
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(invalid(format!("detail.image-digest {:?} is not sha256:<64 hex digits>", image.digest)));
+        return Err(invalid(format!(
+            "detail.image-digest {:?} is not sha256:<64 hex digits>",
+            image.digest
+        )));
     }
     Ok(image)
 }
@@ -156,7 +162,9 @@ fn validate_repository_arn(arn: &str) -> Result<(), FunctionError> {
         && !parts[3].is_empty()
         && common::aws::is_account_id(parts[4])
         && parts[5].strip_prefix("repository/").is_some_and(|n| {
-            !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/".contains(&b))
+            !n.is_empty()
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/".contains(&b))
         });
     if ok {
         Ok(())
@@ -198,7 +206,12 @@ mod tests {
             "image-digest": DIGEST, "image-tags": ["latest"]})))
         .unwrap();
         assert_eq!(i.trigger, Trigger::ScanComplete);
-        assert_eq!(i.resource_id(), format!("arn:aws:ecr:us-east-2:123456789012:repository/amazon/amazon-ecs-sample/{DIGEST}"));
+        assert_eq!(
+            i.resource_id(),
+            format!(
+                "arn:aws:ecr:us-east-2:123456789012:repository/amazon/amazon-ecs-sample/{DIGEST}"
+            )
+        );
         assert_eq!(i.tags, ["latest"]);
         assert!(i.time.is_some());
     }
@@ -210,21 +223,53 @@ mod tests {
             "detail": {"result": "SUCCESS", "repository-name": "my-repository-name", "image-digest": DIGEST, "action-type": "PUSH"}}))
         .unwrap();
         assert_eq!(i.trigger, Trigger::Push);
-        assert_eq!(i.resource_id(), format!("arn:aws:ecr:us-west-2:123456789012:repository/my-repository-name/{DIGEST}"));
+        assert_eq!(
+            i.resource_id(),
+            format!("arn:aws:ecr:us-west-2:123456789012:repository/my-repository-name/{DIGEST}")
+        );
         assert!(i.tags.is_empty());
     }
 
     #[test]
     fn rejects_what_names_no_single_image() {
         let cases = [
-            (scan(json!({"scan-status": "SCAN_COMPLETE", "repository-name": "arn:aws:ecr:us-east-2:123456789012:repository/a", "image-digest": DIGEST})), "INITIAL_SCAN_COMPLETE"),
-            (scan(json!({"scan-status": "INITIAL_SCAN_COMPLETE", "instance-id": "i-1"})), "detail."),
-            (scan(json!({"scan-status": "INITIAL_SCAN_COMPLETE", "repository-name": "a", "image-digest": DIGEST})), "not an ECR repository ARN"),
-            (scan(json!({"scan-status": "INITIAL_SCAN_COMPLETE", "repository-name": "arn:aws:ecr:us-east-2:123456789012:repository/*", "image-digest": DIGEST})), "not an ECR repository ARN"),
-            (scan(json!({"scan-status": "INITIAL_SCAN_COMPLETE", "repository-name": "arn:aws:ecr:us-east-2:123456789012:repository/a", "image-digest": "latest"})), "sha256:<64 hex"),
-            (json!({"detail-type": "ECR Image Action", "source": "aws.ecr", "account": "123456789012", "region": "us-west-2",
-                    "detail": {"result": "SUCCESS", "repository-name": "r", "image-digest": DIGEST, "action-type": "DELETE"}}), "only a successful PUSH"),
-            (json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {}}), "expected an aws.inspector2"),
+            (
+                scan(
+                    json!({"scan-status": "SCAN_COMPLETE", "repository-name": "arn:aws:ecr:us-east-2:123456789012:repository/a", "image-digest": DIGEST}),
+                ),
+                "INITIAL_SCAN_COMPLETE",
+            ),
+            (
+                scan(json!({"scan-status": "INITIAL_SCAN_COMPLETE", "instance-id": "i-1"})),
+                "detail.",
+            ),
+            (
+                scan(
+                    json!({"scan-status": "INITIAL_SCAN_COMPLETE", "repository-name": "a", "image-digest": DIGEST}),
+                ),
+                "not an ECR repository ARN",
+            ),
+            (
+                scan(
+                    json!({"scan-status": "INITIAL_SCAN_COMPLETE", "repository-name": "arn:aws:ecr:us-east-2:123456789012:repository/*", "image-digest": DIGEST}),
+                ),
+                "not an ECR repository ARN",
+            ),
+            (
+                scan(
+                    json!({"scan-status": "INITIAL_SCAN_COMPLETE", "repository-name": "arn:aws:ecr:us-east-2:123456789012:repository/a", "image-digest": "latest"}),
+                ),
+                "sha256:<64 hex",
+            ),
+            (
+                json!({"detail-type": "ECR Image Action", "source": "aws.ecr", "account": "123456789012", "region": "us-west-2",
+                    "detail": {"result": "SUCCESS", "repository-name": "r", "image-digest": DIGEST, "action-type": "DELETE"}}),
+                "only a successful PUSH",
+            ),
+            (
+                json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {}}),
+                "expected an aws.inspector2",
+            ),
             (json!({"source": "aws.ecr"}), "detail-type"),
         ];
         for (event, why) in cases {

@@ -36,10 +36,19 @@ pub struct ExportStatus {
 /// What the function needs from Amazon Inspector.
 pub trait Inspector {
     /// The image's coverage entry (`ListCoverage` by resource id).
-    fn coverage(&self, resource_id: &str) -> impl Future<Output = Result<Option<Coverage>, FunctionError>> + Send;
+    fn coverage(
+        &self,
+        resource_id: &str,
+    ) -> impl Future<Output = Result<Option<Coverage>, FunctionError>> + Send;
     /// Starts an export; returns its report id.
-    fn create_sbom_export(&self, request: &ExportRequest) -> impl Future<Output = Result<String, FunctionError>> + Send;
-    fn export_status(&self, report_id: &str) -> impl Future<Output = Result<ExportStatus, FunctionError>> + Send;
+    fn create_sbom_export(
+        &self,
+        request: &ExportRequest,
+    ) -> impl Future<Output = Result<String, FunctionError>> + Send;
+    fn export_status(
+        &self,
+        report_id: &str,
+    ) -> impl Future<Output = Result<ExportStatus, FunctionError>> + Send;
 }
 
 /// The invocation's result.
@@ -73,7 +82,9 @@ pub async fn handle<I: Inspector>(
         let coverage = inspector.coverage(&resource_id).await?;
         match readiness(coverage.as_ref()) {
             Readiness::Scanned => {}
-            Readiness::Pending(why) if keep_waiting(image.time, SystemTime::now(), config.scan_wait_limit) => {
+            Readiness::Pending(why)
+                if keep_waiting(image.time, SystemTime::now(), config.scan_wait_limit) =>
+            {
                 invocation.metrics.count("ImagesNotScannedYet", 1);
                 return Err(FunctionError::retryable(
                     "ImageNotScannedYet",
@@ -83,7 +94,10 @@ pub async fn handle<I: Inspector>(
             Readiness::Pending(why) => {
                 return Err(FunctionError::permanent(
                     "ImageNotScanned",
-                    format!("{resource_id}: {why}, {} after the push; giving up", humantime::format_duration(config.scan_wait_limit)),
+                    format!(
+                        "{resource_id}: {why}, {} after the push; giving up",
+                        humantime::format_duration(config.scan_wait_limit)
+                    ),
                 ))
             }
             Readiness::Never(why) => {
@@ -102,7 +116,10 @@ pub async fn handle<I: Inspector>(
         kms_key_arn: config.kms_key_arn.clone(),
     };
     let report_id = CREATE_RETRY
-        .retry(|_| inspector.create_sbom_export(&request), FunctionError::is_retryable)
+        .retry(
+            |_| inspector.create_sbom_export(&request),
+            FunctionError::is_retryable,
+        )
         .await?;
     invocation.metrics.count("SbomExportsStarted", 1);
     tracing::info!(report_id = %report_id, resource_id = %resource_id, format = config.format.as_str(), tags = ?image.tags, "SBOM export started");
@@ -125,7 +142,9 @@ pub async fn handle<I: Inspector>(
                 ),
             ));
         }
-        other => tracing::info!(report_id = %report_id, status = other, "SBOM export still running; the transformer picks the file up when it lands"),
+        other => {
+            tracing::info!(report_id = %report_id, status = other, "SBOM export still running; the transformer picks the file up when it lands")
+        }
     }
     Ok(Started {
         report_id,
@@ -136,7 +155,11 @@ pub async fn handle<I: Inspector>(
 }
 
 /// Polls `GetSbomExport` until the export ends or `wait` has passed.
-async fn follow<I: Inspector>(inspector: &I, report_id: &str, wait: Duration) -> Result<ExportStatus, FunctionError> {
+async fn follow<I: Inspector>(
+    inspector: &I,
+    report_id: &str,
+    wait: Duration,
+) -> Result<ExportStatus, FunctionError> {
     let in_progress = ExportStatus {
         status: "IN_PROGRESS".into(),
         error_code: None,

@@ -24,7 +24,10 @@ struct Scripted {
 
 impl Inspector for Scripted {
     async fn coverage(&self, resource_id: &str) -> Result<Option<Coverage>, FunctionError> {
-        self.coverage_calls.lock().unwrap().push(resource_id.to_string());
+        self.coverage_calls
+            .lock()
+            .unwrap()
+            .push(resource_id.to_string());
         Ok(self.coverage.clone())
     }
     async fn create_sbom_export(&self, request: &ExportRequest) -> Result<String, FunctionError> {
@@ -38,12 +41,20 @@ impl Inspector for Scripted {
     }
     async fn export_status(&self, _: &str) -> Result<ExportStatus, FunctionError> {
         let mut s = self.statuses.lock().unwrap();
-        Ok(if s.len() > 1 { s.remove(0) } else { s.first().cloned().unwrap_or(status("IN_PROGRESS")) })
+        Ok(if s.len() > 1 {
+            s.remove(0)
+        } else {
+            s.first().cloned().unwrap_or(status("IN_PROGRESS"))
+        })
     }
 }
 
 fn status(s: &str) -> ExportStatus {
-    ExportStatus { status: s.into(), error_code: None, error_message: None }
+    ExportStatus {
+        status: s.into(),
+        error_code: None,
+        error_message: None,
+    }
 }
 
 fn config() -> Config {
@@ -77,7 +88,9 @@ fn now_rfc3339() -> String {
 async fn scan_complete_exports_exactly_that_image_and_follows_it() {
     let inspector = Scripted::default();
     *inspector.statuses.lock().unwrap() = vec![status("IN_PROGRESS"), status("SUCCEEDED")];
-    let out = handle(scan_event(), Invocation::for_test(), &config(), &inspector).await.unwrap();
+    let out = handle(scan_event(), Invocation::for_test(), &config(), &inspector)
+        .await
+        .unwrap();
     assert_eq!(out.report_id, "report-1");
     assert_eq!(out.status, "SUCCEEDED");
     let created = inspector.created.lock().unwrap();
@@ -91,7 +104,10 @@ async fn scan_complete_exports_exactly_that_image_and_follows_it() {
             kms_key_arn: "arn:aws:kms:us-east-2:123456789012:key/k".into(),
         }]
     );
-    assert!(inspector.coverage_calls.lock().unwrap().is_empty(), "a completed scan needs no coverage check");
+    assert!(
+        inspector.coverage_calls.lock().unwrap().is_empty(),
+        "a completed scan needs no coverage check"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -102,19 +118,31 @@ async fn retries_throttling_and_internal_errors_only_and_boundedly() {
         Err(FunctionError::retryable("InternalServerException", "oops")),
         Ok("report-2".into()),
     ];
-    let out = handle(scan_event(), Invocation::for_test(), &config(), &inspector).await.unwrap();
+    let out = handle(scan_event(), Invocation::for_test(), &config(), &inspector)
+        .await
+        .unwrap();
     assert_eq!(out.report_id, "report-2");
     assert_eq!(inspector.created.lock().unwrap().len(), 3);
 
     let inspector = Scripted::default();
-    *inspector.create_results.lock().unwrap() = vec![Err(FunctionError::permanent("AccessDeniedException", "no"))];
-    let e = handle(scan_event(), Invocation::for_test(), &config(), &inspector).await.unwrap_err();
-    assert_eq!((e.kind.as_str(), e.class), ("AccessDeniedException", FailureClass::Permanent));
+    *inspector.create_results.lock().unwrap() =
+        vec![Err(FunctionError::permanent("AccessDeniedException", "no"))];
+    let e = handle(scan_event(), Invocation::for_test(), &config(), &inspector)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.kind.as_str(), e.class),
+        ("AccessDeniedException", FailureClass::Permanent)
+    );
     assert_eq!(inspector.created.lock().unwrap().len(), 1);
 
     let inspector = Scripted::default();
-    *inspector.create_results.lock().unwrap() = (0..10).map(|_| Err(FunctionError::retryable("ThrottlingException", "slow down"))).collect();
-    let e = handle(scan_event(), Invocation::for_test(), &config(), &inspector).await.unwrap_err();
+    *inspector.create_results.lock().unwrap() = (0..10)
+        .map(|_| Err(FunctionError::retryable("ThrottlingException", "slow down")))
+        .collect();
+    let e = handle(scan_event(), Invocation::for_test(), &config(), &inspector)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, "ThrottlingException");
     assert_eq!(inspector.created.lock().unwrap().len(), 5, "bounded");
 }
@@ -127,7 +155,9 @@ async fn a_failed_export_fails_with_inspectors_reason() {
         error_code: Some("MALFORMED_KMS_KEY".into()),
         error_message: Some("key policy".into()),
     }];
-    let e = handle(scan_event(), Invocation::for_test(), &config(), &inspector).await.unwrap_err();
+    let e = handle(scan_event(), Invocation::for_test(), &config(), &inspector)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, "SbomExportFailed");
     assert!(e.message.contains("MALFORMED_KMS_KEY key policy"), "{e}");
 }
@@ -135,7 +165,9 @@ async fn a_failed_export_fails_with_inspectors_reason() {
 #[tokio::test(start_paused = true)]
 async fn an_export_still_running_at_the_deadline_succeeds() {
     let inspector = Scripted::default();
-    let out = handle(scan_event(), Invocation::for_test(), &config(), &inspector).await.unwrap();
+    let out = handle(scan_event(), Invocation::for_test(), &config(), &inspector)
+        .await
+        .unwrap();
     assert_eq!(out.status, "IN_PROGRESS");
 }
 
@@ -143,43 +175,94 @@ async fn an_export_still_running_at_the_deadline_succeeds() {
 async fn pushes_wait_for_the_scan_within_a_bound() {
     // Not covered yet, recent push: retry later, no export.
     let inspector = Scripted::default();
-    let e = handle(push_event(&now_rfc3339()), Invocation::for_test(), &config(), &inspector).await.unwrap_err();
-    assert_eq!((e.kind.as_str(), e.class), ("ImageNotScannedYet", FailureClass::Retryable));
-    assert_eq!(*inspector.coverage_calls.lock().unwrap(), [format!("{REPO_ARN}/{DIGEST}")]);
+    let e = handle(
+        push_event(&now_rfc3339()),
+        Invocation::for_test(),
+        &config(),
+        &inspector,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (e.kind.as_str(), e.class),
+        ("ImageNotScannedYet", FailureClass::Retryable)
+    );
+    assert_eq!(
+        *inspector.coverage_calls.lock().unwrap(),
+        [format!("{REPO_ARN}/{DIGEST}")]
+    );
     assert!(inspector.created.lock().unwrap().is_empty());
 
     // Still pending long after the push: give up with the reason.
     let inspector = Scripted {
-        coverage: Some(Coverage { status_code: "ACTIVE".into(), reason: "PENDING_INITIAL_SCAN".into() }),
+        coverage: Some(Coverage {
+            status_code: "ACTIVE".into(),
+            reason: "PENDING_INITIAL_SCAN".into(),
+        }),
         ..Scripted::default()
     };
-    let e = handle(push_event("2019-11-16T01:54:34Z"), Invocation::for_test(), &config(), &inspector).await.unwrap_err();
-    assert_eq!((e.kind.as_str(), e.class), ("ImageNotScanned", FailureClass::Permanent));
+    let e = handle(
+        push_event("2019-11-16T01:54:34Z"),
+        Invocation::for_test(),
+        &config(),
+        &inspector,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (e.kind.as_str(), e.class),
+        ("ImageNotScanned", FailureClass::Permanent)
+    );
     assert!(e.message.contains("PENDING_INITIAL_SCAN"), "{e}");
 
     // Never scannable.
     let inspector = Scripted {
-        coverage: Some(Coverage { status_code: "INACTIVE".into(), reason: "UNSUPPORTED_OS".into() }),
+        coverage: Some(Coverage {
+            status_code: "INACTIVE".into(),
+            reason: "UNSUPPORTED_OS".into(),
+        }),
         ..Scripted::default()
     };
-    let e = handle(push_event(&now_rfc3339()), Invocation::for_test(), &config(), &inspector).await.unwrap_err();
+    let e = handle(
+        push_event(&now_rfc3339()),
+        Invocation::for_test(),
+        &config(),
+        &inspector,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind, "ImageNotScannable");
 
     // Scanned: exported by digest, untagged push included.
     let inspector = Scripted {
-        coverage: Some(Coverage { status_code: "ACTIVE".into(), reason: "SUCCESSFUL".into() }),
+        coverage: Some(Coverage {
+            status_code: "ACTIVE".into(),
+            reason: "SUCCESSFUL".into(),
+        }),
         ..Scripted::default()
     };
-    let out = handle(push_event(&now_rfc3339()), Invocation::for_test(), &config(), &inspector).await.unwrap();
+    let out = handle(
+        push_event(&now_rfc3339()),
+        Invocation::for_test(),
+        &config(),
+        &inspector,
+    )
+    .await
+    .unwrap();
     assert_eq!(out.resource_id, format!("{REPO_ARN}/{DIGEST}"));
 }
 
 #[tokio::test]
 async fn bad_events_are_invalid() {
     let inspector = Scripted::default();
-    let e = handle(json!({"detail-type": "x", "source": "y", "detail": {}}), Invocation::for_test(), &config(), &inspector)
-        .await
-        .unwrap_err();
+    let e = handle(
+        json!({"detail-type": "x", "source": "y", "detail": {}}),
+        Invocation::for_test(),
+        &config(),
+        &inspector,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind, "InvalidEvent");
     assert!(inspector.created.lock().unwrap().is_empty());
 }

@@ -25,7 +25,10 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| FunctionError::from_sdk("s3:GetObject", &e))?;
-        let length = out.content_length().and_then(|l| u64::try_from(l).ok()).unwrap_or(0);
+        let length = out
+            .content_length()
+            .and_then(|l| u64::try_from(l).ok())
+            .unwrap_or(0);
         if length > max_bytes {
             return Err(too_large(length, max_bytes));
         }
@@ -33,11 +36,9 @@ impl ObjectStore for S3Store {
         // the file is held once, not once per chunk plus once joined.
         let mut bytes = Vec::with_capacity(length as usize);
         let mut body = out.body;
-        while let Some(chunk) = body
-            .try_next()
-            .await
-            .map_err(|e| FunctionError::retryable("S3ReadFailed", format!("s3:GetObject body: {e}")))?
-        {
+        while let Some(chunk) = body.try_next().await.map_err(|e| {
+            FunctionError::retryable("S3ReadFailed", format!("s3:GetObject body: {e}"))
+        })? {
             if (bytes.len() + chunk.len()) as u64 > max_bytes {
                 return Err(too_large((bytes.len() + chunk.len()) as u64, max_bytes));
             }
@@ -55,7 +56,10 @@ impl ObjectStore for S3Store {
             .body(ByteStream::from(body))
             .send()
             .await
-            .map_err(|e| FunctionError::from_sdk("s3:PutObject", &e).context(format_args!("s3://{bucket}/{key}")))?;
+            .map_err(|e| {
+                FunctionError::from_sdk("s3:PutObject", &e)
+                    .context(format_args!("s3://{bucket}/{key}"))
+            })?;
         Ok(())
     }
 }

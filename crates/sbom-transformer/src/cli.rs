@@ -47,8 +47,18 @@ fn parse_args(args: &[String]) -> Result<Args, (i32, String)> {
     let (mut input, mut out, mut image_arn) = (None, None, None);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--out" => out = Some(PathBuf::from(it.next().ok_or_else(|| usage("--out needs a directory"))?)),
-            "--image-arn" => image_arn = Some(it.next().ok_or_else(|| usage("--image-arn needs an ARN"))?.clone()),
+            "--out" => {
+                out = Some(PathBuf::from(
+                    it.next().ok_or_else(|| usage("--out needs a directory"))?,
+                ))
+            }
+            "--image-arn" => {
+                image_arn = Some(
+                    it.next()
+                        .ok_or_else(|| usage("--image-arn needs an ARN"))?
+                        .clone(),
+                )
+            }
             flag if flag.starts_with("--") => return Err(usage(&format!("unknown option {flag}"))),
             path if input.is_none() => input = Some(PathBuf::from(path)),
             extra => return Err(usage(&format!("unexpected argument {extra:?}"))),
@@ -74,7 +84,10 @@ fn key_from_path(path: &Path) -> Option<ExportKey> {
         .into_iter()
         .find(|f| stem.ends_with(&format!("_{f}")))?;
     let account = stem.split(':').nth(4)?;
-    ExportKey::parse(&format!("{format}_outputs_offline/account={account}/{ECR_IMAGE_SEGMENT}/{file}")).ok()
+    ExportKey::parse(&format!(
+        "{format}_outputs_offline/account={account}/{ECR_IMAGE_SEGMENT}/{file}"
+    ))
+    .ok()
 }
 
 fn run(args: &[String]) -> Result<String, (i32, String)> {
@@ -98,7 +111,8 @@ fn run(args: &[String]) -> Result<String, (i32, String)> {
     } else {
         None
     };
-    let bytes = std::fs::read(&args.input).map_err(|e| (2, format!("{}: {e}", args.input.display())))?;
+    let bytes =
+        std::fs::read(&args.input).map_err(|e| (2, format!("{}: {e}", args.input.display())))?;
     let identity = match (&key, given) {
         (_, Some(g)) => Identity::Given(g),
         (Some(k), None) => Identity::Export(k),
@@ -111,7 +125,12 @@ fn run(args: &[String]) -> Result<String, (i32, String)> {
         None => converted.image.repository.replace('/', "_"),
     };
     let hex = converted.image.sha.trim_start_matches("sha256:");
-    let (sbom_key, cve_key) = object_keys(&converted.image.account_id, &converted.image.region, &repository_in_key, hex);
+    let (sbom_key, cve_key) = object_keys(
+        &converted.image.account_id,
+        &converted.image.region,
+        &repository_in_key,
+        hex,
+    );
     let write = |rel: &str, data: &[u8]| -> Result<PathBuf, (i32, String)> {
         let path = args.out.join(rel);
         if let Some(dir) = path.parent() {
@@ -143,7 +162,14 @@ mod tests {
 
     #[test]
     fn usage_errors() {
-        for args in [&[][..], &["decode"], &["convert"], &["convert", "x.json"], &["convert", "--out", "d"], &["convert", "x", "--out", "d", "--bogus"]] {
+        for args in [
+            &[][..],
+            &["decode"],
+            &["convert"],
+            &["convert", "x.json"],
+            &["convert", "--out", "d"],
+            &["convert", "x", "--out", "d", "--bogus"],
+        ] {
             let (code, msg) = run(&strings(args)).unwrap_err();
             assert_eq!(code, 2, "{args:?}");
             assert!(msg.contains("usage:"), "{msg}");
@@ -160,7 +186,8 @@ mod tests {
         assert_eq!(k.repository_in_key, "app");
         assert_eq!(k.report_id, "offline");
         assert!(key_from_path(Path::new("/tmp/sbom.json")).is_none());
-        let (code, msg) = run(&strings(&["convert", "/tmp/sbom.json", "--out", "/tmp/x"])).unwrap_err();
+        let (code, msg) =
+            run(&strings(&["convert", "/tmp/sbom.json", "--out", "/tmp/x"])).unwrap_err();
         assert_eq!(code, 2);
         assert!(msg.contains("pass --image-arn"), "{msg}");
     }

@@ -89,8 +89,9 @@ pub fn objects(event: Value) -> Result<Vec<ObjectRef>, FunctionError> {
             if !r.event_name.is_empty() && !r.event_name.starts_with("ObjectCreated:") {
                 continue;
             }
-            let key = decode_s3_key(&r.s3.object.key)
-                .map_err(|e| FunctionError::invalid_event(format!("Records[{i}].s3.object.key: {e}")))?;
+            let key = decode_s3_key(&r.s3.object.key).map_err(|e| {
+                FunctionError::invalid_event(format!("Records[{i}].s3.object.key: {e}"))
+            })?;
             out.push(ObjectRef {
                 bucket: r.s3.bucket.name,
                 key,
@@ -134,7 +135,10 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(o.len(), 1);
-        assert_eq!(o[0].key, "raw/SPDX_2_3_outputs_r/account=111122223333/resource=AWS_ECR_CONTAINER_IMAGE/a+b.json");
+        assert_eq!(
+            o[0].key,
+            "raw/SPDX_2_3_outputs_r/account=111122223333/resource=AWS_ECR_CONTAINER_IMAGE/a+b.json"
+        );
         assert_eq!(o[0].time.as_deref(), Some("2026-11-20T08:31:00Z"));
         assert!(o[0].is_ecr_image_sbom());
     }
@@ -153,9 +157,19 @@ mod tests {
 
     #[test]
     fn other_objects_are_not_sboms() {
-        let r = |key: &str| ObjectRef { bucket: "b".into(), key: key.into(), time: None };
-        assert!(!r("raw/SPDX_2_3_outputs_r/account=1/resource=AWS_LAMBDA_FUNCTION/f.json").is_ecr_image_sbom());
-        assert!(!r("raw/SPDX_2_3_outputs_r/account=1/resource=AWS_ECR_CONTAINER_IMAGE/f.txt").is_ecr_image_sbom());
+        let r = |key: &str| ObjectRef {
+            bucket: "b".into(),
+            key: key.into(),
+            time: None,
+        };
+        assert!(
+            !r("raw/SPDX_2_3_outputs_r/account=1/resource=AWS_LAMBDA_FUNCTION/f.json")
+                .is_ecr_image_sbom()
+        );
+        assert!(
+            !r("raw/SPDX_2_3_outputs_r/account=1/resource=AWS_ECR_CONTAINER_IMAGE/f.txt")
+                .is_ecr_image_sbom()
+        );
         assert!(!r("resource=AWS_ECR_CONTAINER_IMAGE/f.json").is_ecr_image_sbom());
     }
 
@@ -164,9 +178,15 @@ mod tests {
         let e = objects(json!({"detail-type": "Object Deleted", "source": "aws.s3", "detail": {"bucket": {"name": "b"}, "object": {"key": "k"}}})).unwrap_err();
         assert_eq!(e.kind, "InvalidEvent");
         assert!(e.message.contains("Object Deleted"), "{e}");
-        let e = objects(json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {"bucket": {}}})).unwrap_err();
+        let e = objects(
+            json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {"bucket": {}}}),
+        )
+        .unwrap_err();
         assert!(e.message.contains("detail.bucket"), "{e}");
-        let e = objects(json!({"Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": "bad%FF"}}}]})).unwrap_err();
+        let e = objects(
+            json!({"Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": "bad%FF"}}}]}),
+        )
+        .unwrap_err();
         assert!(e.message.contains("Records[0].s3.object.key"), "{e}");
         let e = objects(json!({"hello": 1})).unwrap_err();
         assert!(e.message.contains("Object Created"), "{e}");

@@ -82,14 +82,22 @@ impl ExportKey {
             .ok_or_else(|| err("the file name does not end in _<FORMAT>.json"))?;
         // arn:<partition>:ecr:<region>:<account>:repository_<repo>_sha256:<hex>
         let mut arn = resource.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("ecr"), Some(region), Some(arn_account), Some(rest)) = (
+        let (
+            Some("arn"),
+            Some(partition),
+            Some("ecr"),
+            Some(region),
+            Some(arn_account),
+            Some(rest),
+        ) = (
             arn.next(),
             arn.next(),
             arn.next(),
             arn.next(),
             arn.next(),
             arn.next(),
-        ) else {
+        )
+        else {
             return Err(err("the file name is not an ECR image resource id"));
         };
         if arn_account != account_id {
@@ -194,7 +202,10 @@ mod tests {
         let name = format!("111122223333/ECR/arn:aws:ecr:eu-west-1:111122223333:repository/team/my_app/sha256:{hex}");
         assert_eq!(k.repository(Some(&name)), "team/my_app");
         // A subject that names another repository does not override the key.
-        assert_eq!(k.repository(Some("x:repository/other/sha256:1")), "team_my_app");
+        assert_eq!(
+            k.repository(Some("x:repository/other/sha256:1")),
+            "team_my_app"
+        );
         assert_eq!(k.repository(None), "team_my_app");
     }
 

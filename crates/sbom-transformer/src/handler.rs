@@ -75,7 +75,9 @@ pub async fn handle<S: ObjectStore>(
             .map_err(|e| e.context(format_args!("s3://{}/{}", object.bucket, object.key)))?;
         outcome.written.push(written);
     }
-    invocation.metrics.count("SbomsSkipped", outcome.skipped.len());
+    invocation
+        .metrics
+        .count("SbomsSkipped", outcome.skipped.len());
     Ok(outcome)
 }
 
@@ -88,7 +90,9 @@ async fn convert_one<S: ObjectStore>(
     let key = ExportKey::parse(&object.key)
         .map_err(|e| FunctionError::permanent("UnrecognisedExportKey", e.to_string()))?;
     common::logging::set_correlation_id(&key.report_id);
-    let bytes = store.get(&object.bucket, &object.key, config.max_sbom_bytes).await?;
+    let bytes = store
+        .get(&object.bucket, &object.key, config.max_sbom_bytes)
+        .await?;
     let size = bytes.len();
     let fallback_time = object
         .time
@@ -97,15 +101,30 @@ async fn convert_one<S: ObjectStore>(
         .unwrap_or_else(transform::now_micros);
     // CPU-bound but short (well under a second for 100k packages), and a
     // Lambda sandbox serves one event at a time: no need to leave the task.
-    let converted = transform::convert(&bytes, Identity::Export(&key), fallback_time)
-    .map_err(|e| match e {
-        ConvertError::Sbom(e) => FunctionError::permanent(e.kind(), e.to_string()),
-        ConvertError::Parquet(e) => FunctionError::permanent("ParquetWriteFailed", e.to_string()),
-    })?;
+    let converted =
+        transform::convert(&bytes, Identity::Export(&key), fallback_time).map_err(|e| match e {
+            ConvertError::Sbom(e) => FunctionError::permanent(e.kind(), e.to_string()),
+            ConvertError::Parquet(e) => {
+                FunctionError::permanent("ParquetWriteFailed", e.to_string())
+            }
+        })?;
     drop(bytes);
-    let (sbom_key, cve_key) = object_keys(&key.account_id, &key.region, &key.repository_in_key, key.digest_hex());
-    store.put(&config.transformed_bucket, &sbom_key, converted.sbom_parquet).await?;
-    store.put(&config.transformed_bucket, &cve_key, converted.cve_parquet).await?;
+    let (sbom_key, cve_key) = object_keys(
+        &key.account_id,
+        &key.region,
+        &key.repository_in_key,
+        key.digest_hex(),
+    );
+    store
+        .put(
+            &config.transformed_bucket,
+            &sbom_key,
+            converted.sbom_parquet,
+        )
+        .await?;
+    store
+        .put(&config.transformed_bucket, &cve_key, converted.cve_parquet)
+        .await?;
 
     let m = &invocation.metrics;
     m.count("SbomsConverted", 1);

@@ -86,9 +86,15 @@ mod tests {
 
     #[test]
     fn npm_scopes_encoded_versions_and_missing_versions() {
-        assert_eq!(version("pkg:npm/%40angular/core@16.2.0").as_deref(), Some("16.2.0"));
+        assert_eq!(
+            version("pkg:npm/%40angular/core@16.2.0").as_deref(),
+            Some("16.2.0")
+        );
         assert_eq!(version("pkg:npm/%40angular/core").as_deref(), None);
-        assert_eq!(version("pkg:golang/example.com/m@v1.0.0%2Bincompatible#sub").as_deref(), Some("v1.0.0+incompatible"));
+        assert_eq!(
+            version("pkg:golang/example.com/m@v1.0.0%2Bincompatible#sub").as_deref(),
+            Some("v1.0.0+incompatible")
+        );
         assert_eq!(version("pkg:generic/x@").as_deref(), None);
         assert_eq!(version("not a purl@1").as_deref(), None);
     }
@@ -100,7 +106,10 @@ mod tests {
         assert_eq!(package_type("pkg:x").as_deref(), None);
         assert_eq!(package_type("https://x/y").as_deref(), None);
         let p = "pkg:pypi/pip@22.0.4?path=usr/lib/a%20b/METADATA&arch=x#frag";
-        assert_eq!(qualifier(p, "path").as_deref(), Some("usr/lib/a b/METADATA"));
+        assert_eq!(
+            qualifier(p, "path").as_deref(),
+            Some("usr/lib/a b/METADATA")
+        );
         assert_eq!(qualifier(p, "arch").as_deref(), Some("x"));
         assert_eq!(qualifier(p, "distro").as_deref(), None);
     }

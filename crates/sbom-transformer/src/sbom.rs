@@ -180,7 +180,10 @@ fn from_spdx(doc: Document<'_>) -> Sbom<'_> {
         }));
     }
     if os.is_none() {
-        os = doc.document_namespace.as_deref().and_then(platform_in_namespace);
+        os = doc
+            .document_namespace
+            .as_deref()
+            .and_then(platform_in_namespace);
     }
     Sbom {
         format: SbomFormat::Spdx23,
@@ -324,9 +327,29 @@ fn into_owned_cow<'a>(c: Cow<'_, str>) -> Cow<'a, str> {
 /// platform, wherever it is (the layout is not documented for ECR).
 pub fn platform_in_namespace(namespace: &str) -> Option<String> {
     const FAMILIES: &[&str] = &[
-        "AMAZON_LINUX", "ALPINE", "DEBIAN", "UBUNTU", "CENTOS", "RHEL", "REDHAT", "ORACLE",
-        "OPENSUSE", "SUSE", "SLES", "FEDORA", "ROCKY", "ALMA", "WINDOWS", "MACOS",
-        "BOTTLEROCKET", "PHOTON", "DISTROLESS", "BUSYBOX", "CHAINGUARD", "WOLFI", "MARINER",
+        "AMAZON_LINUX",
+        "ALPINE",
+        "DEBIAN",
+        "UBUNTU",
+        "CENTOS",
+        "RHEL",
+        "REDHAT",
+        "ORACLE",
+        "OPENSUSE",
+        "SUSE",
+        "SLES",
+        "FEDORA",
+        "ROCKY",
+        "ALMA",
+        "WINDOWS",
+        "MACOS",
+        "BOTTLEROCKET",
+        "PHOTON",
+        "DISTROLESS",
+        "BUSYBOX",
+        "CHAINGUARD",
+        "WOLFI",
+        "MARINER",
         "AZURE_LINUX",
     ];
     let rest = namespace.split_once("://").map_or(namespace, |(_, r)| r);
@@ -346,11 +369,13 @@ mod tests {
     #[test]
     fn platform_from_namespaces() {
         assert_eq!(
-            platform_in_namespace("EC2://i-022fba820db137c64/AMAZON_LINUX_2/null/x86_64").as_deref(),
+            platform_in_namespace("EC2://i-022fba820db137c64/AMAZON_LINUX_2/null/x86_64")
+                .as_deref(),
             Some("AMAZON_LINUX_2")
         );
         assert_eq!(
-            platform_in_namespace("ECR://repository/app/sha256:abc/DEBIAN_12/null/arm64").as_deref(),
+            platform_in_namespace("ECR://repository/app/sha256:abc/DEBIAN_12/null/arm64")
+                .as_deref(),
             Some("DEBIAN_12")
         );
         assert_eq!(platform_in_namespace("EC2://i-1/null/null/x86_64"), None);
@@ -359,9 +384,14 @@ mod tests {
 
     #[test]
     fn format_detection_and_errors() {
-        assert_eq!(parse(br#"{"spdxVersion":"SPDX-2.3"}"#).unwrap().format, SbomFormat::Spdx23);
         assert_eq!(
-            parse(br#"{"bomFormat":"CycloneDX","specVersion":"1.5"}"#).unwrap().format,
+            parse(br#"{"spdxVersion":"SPDX-2.3"}"#).unwrap().format,
+            SbomFormat::Spdx23
+        );
+        assert_eq!(
+            parse(br#"{"bomFormat":"CycloneDX","specVersion":"1.5"}"#)
+                .unwrap()
+                .format,
             SbomFormat::CycloneDx15
         );
         let e = parse(br#"{"hello":1}"#).unwrap_err();

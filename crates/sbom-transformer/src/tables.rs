@@ -94,7 +94,8 @@ impl Tables {
         // One row per (package, version): the join key of the blog's query,
         // so a package found at several paths cannot fan the join out. The
         // other places it was found are kept in `sourceinfo`.
-        let mut row_of: HashMap<(&str, Option<&str>), usize> = HashMap::with_capacity(sbom.packages.len());
+        let mut row_of: HashMap<(&str, Option<&str>), usize> =
+            HashMap::with_capacity(sbom.packages.len());
         let mut rows: Vec<(&Package<'_>, Vec<&str>)> = Vec::with_capacity(sbom.packages.len());
         for p in &sbom.packages {
             match row_of.entry((p.name.as_ref(), p.version.as_deref())) {
@@ -129,14 +130,22 @@ impl Tables {
             }
         }
         let rows = names.len();
-        let constant = |v: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, rows))) };
+        let constant = |v: &str| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, rows)))
+        };
         let exported = |n: usize| -> ArrayRef {
             Arc::new(
-                TimestampMicrosecondArray::from_iter_values(std::iter::repeat_n(image.exported_at_micros, n))
-                    .with_timezone("UTC"),
+                TimestampMicrosecondArray::from_iter_values(std::iter::repeat_n(
+                    image.exported_at_micros,
+                    n,
+                ))
+                .with_timezone("UTC"),
             )
         };
-        let os: ArrayRef = Arc::new(StringArray::from_iter(std::iter::repeat_n(sbom.os.as_deref(), rows)));
+        let os: ArrayRef = Arc::new(StringArray::from_iter(std::iter::repeat_n(
+            sbom.os.as_deref(),
+            rows,
+        )));
         let sbom_batch = RecordBatch::try_new(
             SBOM_SCHEMA.clone(),
             vec![
@@ -176,7 +185,9 @@ impl Tables {
             scores.append_option(f.score);
         }
         let rows = packages.len();
-        let constant = |v: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, rows))) };
+        let constant = |v: &str| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, rows)))
+        };
         let cve_batch = RecordBatch::try_new(
             CVE_SCHEMA.clone(),
             vec![
@@ -219,7 +230,12 @@ pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>, parquet::errors::Parqu
 /// overwrites its rows instead of adding a second copy. `sbom` is keyed by
 /// image (account, region, repository, digest); `cve` by account and digest,
 /// since its rows depend only on the image's content.
-pub fn object_keys(account_id: &str, region: &str, repository_in_key: &str, digest_hex: &str) -> (String, String) {
+pub fn object_keys(
+    account_id: &str,
+    region: &str,
+    repository_in_key: &str,
+    digest_hex: &str,
+) -> (String, String) {
     (
         format!("sbom/{account_id}/{region}/{repository_in_key}/{digest_hex}.parquet"),
         format!("cve/{account_id}/{digest_hex}.parquet"),

@@ -52,7 +52,9 @@ pub struct GivenImage {
 impl GivenImage {
     /// Parses `arn:<partition>:ecr:<region>:<account>:repository/<repo>/sha256:<hex>`.
     pub fn parse(arn: &str) -> Result<GivenImage, String> {
-        let bad = || format!("{arn:?} is not an ECR image ARN (arn:aws:ecr:<region>:<account>:repository/<name>/sha256:<64 hex>)");
+        let bad = || {
+            format!("{arn:?} is not an ECR image ARN (arn:aws:ecr:<region>:<account>:repository/<name>/sha256:<64 hex>)")
+        };
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         if parts.len() != 6 || parts[0] != "arn" || parts[2] != "ecr" || parts[3].is_empty() {
             return Err(bad());
@@ -81,7 +83,11 @@ impl GivenImage {
 
 /// Converts one SBOM document. `fallback_time` (µs) stamps `exportedat`
 /// when the document carries no creation time.
-pub fn convert(bytes: &[u8], identity: Identity<'_>, fallback_time: i64) -> Result<Converted, ConvertError> {
+pub fn convert(
+    bytes: &[u8],
+    identity: Identity<'_>,
+    fallback_time: i64,
+) -> Result<Converted, ConvertError> {
     let sbom = sbom::parse(bytes)?;
     let exported_at_micros = sbom
         .created
@@ -152,20 +158,35 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        assert_eq!(rfc3339_micros("2023-06-02T01:17:46Z"), Some(1_685_668_666_000_000));
-        assert_eq!(rfc3339_micros("2023-06-02T01:17:46.5Z"), Some(1_685_668_666_500_000));
+        assert_eq!(
+            rfc3339_micros("2023-06-02T01:17:46Z"),
+            Some(1_685_668_666_000_000)
+        );
+        assert_eq!(
+            rfc3339_micros("2023-06-02T01:17:46.5Z"),
+            Some(1_685_668_666_500_000)
+        );
         assert_eq!(rfc3339_micros("yesterday"), None);
     }
 
     #[test]
     fn given_image_arns() {
         let hex = "C".repeat(64);
-        let g = GivenImage::parse(&format!("arn:aws:ecr:eu-west-1:111122223333:repository/team/app/sha256:{hex}")).unwrap();
+        let g = GivenImage::parse(&format!(
+            "arn:aws:ecr:eu-west-1:111122223333:repository/team/app/sha256:{hex}"
+        ))
+        .unwrap();
         assert_eq!(g.repository, "team/app");
         assert_eq!(g.sha, format!("sha256:{}", "c".repeat(64)));
         assert_eq!(g.account_id, "111122223333");
-        for bad in ["arn:aws:ecr:eu-west-1:111122223333:repository/app", "arn:aws:s3:::b", "x"] {
-            assert!(GivenImage::parse(bad).unwrap_err().contains("not an ECR image ARN"));
+        for bad in [
+            "arn:aws:ecr:eu-west-1:111122223333:repository/app",
+            "arn:aws:s3:::b",
+            "x",
+        ] {
+            assert!(GivenImage::parse(bad)
+                .unwrap_err()
+                .contains("not an ECR image ARN"));
         }
     }
 }

@@ -11,14 +11,21 @@ use sbom_transformer::tables::{CVE_SCHEMA, SBOM_SCHEMA};
 use sbom_transformer::transform::{convert, Converted, GivenImage, Identity};
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 const HEX: &str = "9c5bb2c2f5c1b0d2e4f6a8b0c2d4e6f8a0b2c4d6e8f0a2b4c6d8e0f2a4b6c8d0";
 
 fn given() -> Identity<'static> {
     Identity::Given(
-        GivenImage::parse(&format!("arn:aws:ecr:us-east-1:111122223333:repository/app/sha256:{HEX}")).unwrap(),
+        GivenImage::parse(&format!(
+            "arn:aws:ecr:us-east-1:111122223333:repository/app/sha256:{HEX}"
+        ))
+        .unwrap(),
     )
 }
 
@@ -52,7 +59,9 @@ fn col(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
         .as_any()
         .downcast_ref::<StringArray>()
         .unwrap_or_else(|| panic!("{name} is not a string column"));
-    (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_string())).collect()
+    (0..a.len())
+        .map(|i| a.is_valid(i).then(|| a.value(i).to_string()))
+        .collect()
 }
 
 fn s(v: &[Option<&str>]) -> Vec<Option<String>> {
@@ -89,8 +98,14 @@ fn spdx_aws_doc_sample() {
     let c = convert(&fixture("spdx_2_3_aws_doc_sample.json"), given(), 0).unwrap();
     let (sbom, cve) = tables(&c);
     assert_eq!(c.format, "SPDX_2_3");
-    assert_eq!(col(&sbom, "package"), s(&[Some("elfutils-libelf"), Some("libcurl")]));
-    assert_eq!(col(&sbom, "packageversion"), s(&[Some("0.176-2.amzn2"), Some("7.79.1-1.amzn2.0.1")]));
+    assert_eq!(
+        col(&sbom, "package"),
+        s(&[Some("elfutils-libelf"), Some("libcurl")])
+    );
+    assert_eq!(
+        col(&sbom, "packageversion"),
+        s(&[Some("0.176-2.amzn2"), Some("7.79.1-1.amzn2.0.1")])
+    );
     assert_eq!(
         col(&sbom, "purl"),
         s(&[
@@ -107,7 +122,10 @@ fn spdx_aws_doc_sample() {
     assert_eq!(exported_at(&sbom), vec![1_685_740_762_000_000; 2]);
 
     assert_eq!(col(&cve, "package"), s(&[Some("libcurl")]));
-    assert_eq!(col(&cve, "packageversion"), s(&[Some("7.79.1-1.amzn2.0.1")]));
+    assert_eq!(
+        col(&cve, "packageversion"),
+        s(&[Some("7.79.1-1.amzn2.0.1")])
+    );
     assert_eq!(col(&cve, "cve"), s(&[Some("CVE-2022-32205")]));
     assert_eq!(col(&cve, "severity"), s(&[None]));
     assert_eq!(col(&cve, "accountid"), all("111122223333", 1));
@@ -118,16 +136,30 @@ fn cyclonedx_aws_doc_sample() {
     let c = convert(&fixture("cyclonedx_1_4_aws_doc_sample.json"), given(), 0).unwrap();
     let (sbom, cve) = tables(&c);
     assert_eq!(c.format, "CYCLONEDX_1_4");
-    assert_eq!(col(&sbom, "package"), s(&[Some("pip"), Some("libss2"), Some("libgmp10")]));
+    assert_eq!(
+        col(&sbom, "package"),
+        s(&[Some("pip"), Some("libss2"), Some("libgmp10")])
+    );
     // No component has a version: all three come from the purls.
     assert_eq!(
         col(&sbom, "packageversion"),
-        s(&[Some("22.0.4"), Some("1.44.5-1+deb10u3"), Some("6.1.2+dfsg-4+deb10u1")])
+        s(&[
+            Some("22.0.4"),
+            Some("1.44.5-1+deb10u3"),
+            Some("6.1.2+dfsg-4+deb10u1")
+        ])
     );
-    assert_eq!(col(&sbom, "packagetype"), s(&[Some("pypi"), Some("dpkg"), Some("dpkg")]));
+    assert_eq!(
+        col(&sbom, "packagetype"),
+        s(&[Some("pypi"), Some("dpkg"), Some("dpkg")])
+    );
     assert_eq!(
         col(&sbom, "sourceinfo"),
-        s(&[Some("usr/local/lib/python3.8/site-packages/pip-22.0.4.dist-info/METADATA"), None, None])
+        s(&[
+            Some("usr/local/lib/python3.8/site-packages/pip-22.0.4.dist-info/METADATA"),
+            None,
+            None
+        ])
     );
     assert_eq!(col(&sbom, "os"), s(&[None, None, None]));
     // 2023-06-02T01:17:46Z
@@ -143,7 +175,12 @@ fn spdx_ecr_export_with_duplicates_escapes_and_a_namespaced_repository() {
         "raw/SPDX_2_3_outputs_0b7c1c2e-1111-4222-8333-944455556666/account=111122223333/resource=AWS_ECR_CONTAINER_IMAGE/arn:aws:ecr:eu-west-1:111122223333:repository_team_web_app_sha256:{HEX}_SPDX_2_3.json"
     ))
     .unwrap();
-    let c = convert(&fixture("spdx_2_3_ecr_image.json"), Identity::Export(&key), 0).unwrap();
+    let c = convert(
+        &fixture("spdx_2_3_ecr_image.json"),
+        Identity::Export(&key),
+        0,
+    )
+    .unwrap();
     let (sbom, cve) = tables(&c);
     let arn = format!("arn:aws:ecr:eu-west-1:111122223333:repository/team/web_app/sha256:{HEX}");
     assert_eq!(c.image.image_arn, arn);
@@ -151,16 +188,31 @@ fn spdx_ecr_export_with_duplicates_escapes_and_a_namespaced_repository() {
     assert_eq!(col(&sbom, "repository"), all("team/web_app", 5));
     assert_eq!(col(&sbom, "region"), all("eu-west-1", 5));
     assert_eq!(col(&sbom, "accountid"), all("111122223333", 5));
-    assert_eq!(col(&sbom, "reportid"), all("0b7c1c2e-1111-4222-8333-944455556666", 5));
+    assert_eq!(
+        col(&sbom, "reportid"),
+        all("0b7c1c2e-1111-4222-8333-944455556666", 5)
+    );
     assert_eq!(col(&sbom, "os"), all("DEBIAN_12", 5));
     // libc6 listed twice: one row; requests at two paths: one row, both paths.
     assert_eq!(
         col(&sbom, "package"),
-        s(&[Some("openssl"), Some("libc6"), Some("requests"), Some("zéro-day \"lib\""), Some("tzdata")])
+        s(&[
+            Some("openssl"),
+            Some("libc6"),
+            Some("requests"),
+            Some("zéro-day \"lib\""),
+            Some("tzdata")
+        ])
     );
     assert_eq!(
         col(&sbom, "packageversion"),
-        s(&[Some("3.0.11-1~deb12u2"), Some("2.36-9+deb12u3"), Some("2.31.0"), Some("1.0"), Some("2024a-0+deb12u1")])
+        s(&[
+            Some("3.0.11-1~deb12u2"),
+            Some("2.36-9+deb12u3"),
+            Some("2.31.0"),
+            Some("1.0"),
+            Some("2024a-0+deb12u1")
+        ])
     );
     assert_eq!(
         col(&sbom, "sourceinfo"),
@@ -172,19 +224,43 @@ fn spdx_ecr_export_with_duplicates_escapes_and_a_namespaced_repository() {
             Some("/var/lib/dpkg/status"),
         ])
     );
-    assert_eq!(col(&sbom, "packagetype"), s(&[Some("dpkg"), Some("dpkg"), Some("pypi"), Some("npm"), Some("dpkg")]));
+    assert_eq!(
+        col(&sbom, "packagetype"),
+        s(&[
+            Some("dpkg"),
+            Some("dpkg"),
+            Some("pypi"),
+            Some("npm"),
+            Some("dpkg")
+        ])
+    );
     assert_eq!(c.packages_in_document, 7);
 
     assert_eq!(
         col(&cve, "cve"),
-        s(&[Some("CVE-2023-5678"), Some("CVE-2024-0727"), Some("CVE-2023-4911"), Some("CVE-2024-35195"), Some("GHSA-xxxx-yyyy-zzzz")])
+        s(&[
+            Some("CVE-2023-5678"),
+            Some("CVE-2024-0727"),
+            Some("CVE-2023-4911"),
+            Some("CVE-2024-35195"),
+            Some("GHSA-xxxx-yyyy-zzzz")
+        ])
     );
     assert_eq!(
         col(&cve, "package"),
-        s(&[Some("openssl"), Some("openssl"), Some("libc6"), Some("requests"), Some("zéro-day \"lib\"")])
+        s(&[
+            Some("openssl"),
+            Some("openssl"),
+            Some("libc6"),
+            Some("requests"),
+            Some("zéro-day \"lib\"")
+        ])
     );
     assert_eq!(col(&cve, "sha"), all(&format!("sha256:{HEX}"), 5));
-    assert!(cve.column_by_name("imagearn").is_none(), "imagearn only in sbom");
+    assert!(
+        cve.column_by_name("imagearn").is_none(),
+        "imagearn only in sbom"
+    );
     assert!(sbom.column_by_name("cve").is_none(), "cve only in cve");
 }
 
@@ -192,17 +268,46 @@ fn spdx_ecr_export_with_duplicates_escapes_and_a_namespaced_repository() {
 fn cyclonedx_ecr_export_resolves_refs_to_components() {
     let c = convert(&fixture("cyclonedx_1_4_ecr_image.json"), given(), 0).unwrap();
     let (sbom, cve) = tables(&c);
-    assert_eq!(col(&sbom, "package"), s(&[Some("openssl"), Some("libc6"), Some("pip"), Some("left-pad")]));
+    assert_eq!(
+        col(&sbom, "package"),
+        s(&[
+            Some("openssl"),
+            Some("libc6"),
+            Some("pip"),
+            Some("left-pad")
+        ])
+    );
     assert_eq!(
         col(&sbom, "packageversion"),
-        s(&[Some("3.0.11-1~deb12u2"), Some("2.36-9+deb12u3"), Some("22.0.4"), Some("1.3.0")])
+        s(&[
+            Some("3.0.11-1~deb12u2"),
+            Some("2.36-9+deb12u3"),
+            Some("22.0.4"),
+            Some("1.3.0")
+        ])
     );
     assert_eq!(
         col(&cve, "cve"),
-        s(&[Some("CVE-2023-5678"), Some("CVE-2024-0727"), Some("CVE-2023-4911"), Some("CVE-2022-40897")])
+        s(&[
+            Some("CVE-2023-5678"),
+            Some("CVE-2024-0727"),
+            Some("CVE-2023-4911"),
+            Some("CVE-2022-40897")
+        ])
     );
-    assert_eq!(col(&cve, "package"), s(&[Some("openssl"), Some("openssl"), Some("libc6"), Some("pip")]));
-    assert_eq!(col(&cve, "packageversion"), s(&[Some("3.0.11-1~deb12u2"), Some("3.0.11-1~deb12u2"), Some("2.36-9+deb12u3"), Some("22.0.4")]));
+    assert_eq!(
+        col(&cve, "package"),
+        s(&[Some("openssl"), Some("openssl"), Some("libc6"), Some("pip")])
+    );
+    assert_eq!(
+        col(&cve, "packageversion"),
+        s(&[
+            Some("3.0.11-1~deb12u2"),
+            Some("3.0.11-1~deb12u2"),
+            Some("2.36-9+deb12u3"),
+            Some("22.0.4")
+        ])
+    );
 }
 
 #[test]
@@ -211,12 +316,23 @@ fn cyclonedx_1_5_scan_output_with_ratings_os_and_nested_components() {
     let (sbom, cve) = tables(&c);
     assert_eq!(c.format, "CYCLONEDX_1_5");
     assert_eq!(col(&sbom, "package"), s(&[Some("comp-1"), Some("comp-2")]));
-    assert_eq!(col(&sbom, "packageversion"), s(&[Some("1.0"), Some("2.0-r1")]));
+    assert_eq!(
+        col(&sbom, "packageversion"),
+        s(&[Some("1.0"), Some("2.0-r1")])
+    );
     assert_eq!(col(&sbom, "os"), all("Alpine Linux 3.18.2", 2));
-    assert_eq!(col(&sbom, "sourceinfo"), s(&[Some("/lib/apk/db/installed"), None]));
+    assert_eq!(
+        col(&sbom, "sourceinfo"),
+        s(&[Some("/lib/apk/db/installed"), None])
+    );
     assert_eq!(col(&cve, "cve"), all("CVE-2015-20109", 2));
     assert_eq!(col(&cve, "severity"), all("high", 2));
-    let score = cve.column_by_name("score").unwrap().as_any().downcast_ref::<Float64Array>().unwrap();
+    let score = cve
+        .column_by_name("score")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
     assert_eq!(score.values().to_vec(), vec![9.1, 9.1]);
 }
 

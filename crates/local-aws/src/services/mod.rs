@@ -29,7 +29,6 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
 
         // ~~ sbom (issue 7) services ~~
         Arc::new(inspector2::Inspector2::new()),
-
         // ~~ audit (issue 6) services ~~
 
         // ~~ audit-forwarder (issue 6) services ~~

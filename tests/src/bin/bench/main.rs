@@ -96,7 +96,6 @@ async fn main() {
         // ~~ sbom (issue 7) cases ~~
         sbom::trigger_case(),
         sbom::transformer_case(&cloud).await,
-
         // ~~ audit (issue 6) cases ~~
 
         // ~~ audit-forwarder (issue 6) cases ~~

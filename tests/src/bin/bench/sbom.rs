@@ -44,9 +44,17 @@ pub fn spdx_sbom(packages: usize) -> String {
             r#"{{"name":"{name}","versionInfo":"{version}","downloadLocation":"NOASSERTION","sourceInfo":"{source}","filesAnalyzed":false,"externalRefs":[{{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"{purl}"}}"#
         );
         if i % 5 == 0 {
-            let _ = write!(out, r#",{{"referenceCategory":"SECURITY","referenceType":"vulnerability","referenceLocator":"CVE-2024-{:05}"}}"#, i % 40_000);
+            let _ = write!(
+                out,
+                r#",{{"referenceCategory":"SECURITY","referenceType":"vulnerability","referenceLocator":"CVE-2024-{:05}"}}"#,
+                i % 40_000
+            );
             if i % 10 == 0 {
-                let _ = write!(out, r#",{{"referenceCategory":"SECURITY","referenceType":"vulnerability","referenceLocator":"CVE-2023-{:05}"}}"#, i % 30_000);
+                let _ = write!(
+                    out,
+                    r#",{{"referenceCategory":"SECURITY","referenceType":"vulnerability","referenceLocator":"CVE-2023-{:05}"}}"#,
+                    i % 30_000
+                );
             }
         }
         let _ = write!(out, r#"],"SPDXID":"SPDXRef-Package-{i}"}}"#);
@@ -67,7 +75,10 @@ pub fn trigger_case() -> Case {
         function: "sbom-export-trigger",
         env: vec![
             ("RAW_BUCKET".into(), "bench-sbom-raw".into()),
-            ("KMS_KEY_ARN".into(), "arn:aws:kms:us-east-1:123456789012:key/bench".into()),
+            (
+                "KMS_KEY_ARN".into(),
+                "arn:aws:kms:us-east-1:123456789012:key/bench".into(),
+            ),
         ],
         events: vec![],
     }
@@ -104,7 +115,11 @@ fn measure(command: &[&str]) -> Value {
         .args(command)
         .output()
         .expect("run the measurer");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("measurer output")
 }
 
@@ -114,7 +129,11 @@ fn best_of(runs: usize, command: &[&str]) -> (f64, f64, Value) {
         let m = measure(command);
         let seconds = m["seconds"].as_f64().unwrap_or(f64::NAN);
         if seconds < best.0 {
-            best = (seconds, m["peak_rss_kib"].as_f64().unwrap_or(f64::NAN) / 1024.0, m);
+            best = (
+                seconds,
+                m["peak_rss_kib"].as_f64().unwrap_or(f64::NAN) / 1024.0,
+                m,
+            );
         }
     }
     best
@@ -135,24 +154,30 @@ pub fn conversion() {
         let text = spdx_sbom(packages);
         std::fs::write(&file, &text).expect("write SBOM");
         let out = dir.join(format!("out-{packages}"));
-        let (rust_s, rust_rss, _) = best_of(5, &[
-            binary.to_str().unwrap(),
-            "convert",
-            file.to_str().unwrap(),
-            "--out",
-            out.join("rust").to_str().unwrap(),
-            "--image-arn",
-            &arn,
-        ]);
+        let (rust_s, rust_rss, _) = best_of(
+            5,
+            &[
+                binary.to_str().unwrap(),
+                "convert",
+                file.to_str().unwrap(),
+                "--out",
+                out.join("rust").to_str().unwrap(),
+                "--image-arn",
+                &arn,
+            ],
+        );
         let python = python();
         let baseline = root().join("tools/sbom_baseline.py");
-        let (_, py_rss, m) = best_of(3, &[
-            python.to_str().unwrap(),
-            baseline.to_str().unwrap(),
-            "convert",
-            file.to_str().unwrap(),
-            out.join("python").to_str().unwrap(),
-        ]);
+        let (_, py_rss, m) = best_of(
+            3,
+            &[
+                python.to_str().unwrap(),
+                baseline.to_str().unwrap(),
+                "convert",
+                file.to_str().unwrap(),
+                out.join("python").to_str().unwrap(),
+            ],
+        );
         let py_s: f64 = serde_json::from_str::<Value>(m["stdout"].as_str().unwrap_or("{}"))
             .ok()
             .and_then(|v| v["seconds"].as_f64())

@@ -18,7 +18,9 @@ async fn start(name: &str, env: Vec<(String, String)>) -> Result<FunctionProcess
     let f = FunctionProcess::spawn(&function_binary(name), name, &env)
         .await
         .map_err(|e| e.to_string())?;
-    f.wait_ready(Duration::from_secs(20)).await.map_err(|e| e.to_string())?;
+    f.wait_ready(Duration::from_secs(20))
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(f)
 }
 
@@ -40,14 +42,19 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
     let scan = event("sbom-export-trigger", "inspector2-scan-complete");
     let image_arn = format!(
         "{}/{}",
-        scan["detail"]["repository-name"].as_str().unwrap_or_default(),
+        scan["detail"]["repository-name"]
+            .as_str()
+            .unwrap_or_default(),
         scan["detail"]["image-digest"].as_str().unwrap_or_default()
     );
     demo.step(
         "Inspector (local-aws) has scanned shop/web (a Debian 12 image)",
         async {
             reqwest::Client::new()
-                .post(format!("{}/_local-aws/inspector2/images", cloud.local_aws.url))
+                .post(format!(
+                    "{}/_local-aws/inspector2/images",
+                    cloud.local_aws.url
+                ))
                 .json(&json!({"resourceId": image_arn, "tags": ["v1.4.2", "latest"]}))
                 .send()
                 .await
@@ -60,22 +67,48 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
     let mut env = cloud.function_env();
     env.extend([
         ("RAW_BUCKET".to_string(), RAW.to_string()),
-        ("KMS_KEY_ARN".to_string(), "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b".to_string()),
+        (
+            "KMS_KEY_ARN".to_string(),
+            "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+                .to_string(),
+        ),
         ("EXPORT_WAIT".to_string(), "15s".to_string()),
     ]);
-    let Some(trigger) = demo.step("start the sbom-export-trigger binary", start("sbom-export-trigger", env), |_| String::new()).await else {
+    let Some(trigger) = demo
+        .step(
+            "start the sbom-export-trigger binary",
+            start("sbom-export-trigger", env),
+            |_| String::new(),
+        )
+        .await
+    else {
         return;
     };
     let mut env = cloud.function_env();
     env.push(("TRANSFORMED_BUCKET".to_string(), OUT.to_string()));
-    let Some(transformer) = demo.step("start the sbom-transformer binary", start("sbom-transformer", env), |_| String::new()).await else {
+    let Some(transformer) = demo
+        .step(
+            "start the sbom-transformer binary",
+            start("sbom-transformer", env),
+            |_| String::new(),
+        )
+        .await
+    else {
         return;
     };
 
     let Some(started) = demo
-        .step("Inspector2 Scan INITIAL_SCAN_COMPLETE -> CreateSbomExport", success(&trigger, &scan), |s| {
-            format!("report {} {}", s["reportId"].as_str().unwrap_or_default(), s["status"].as_str().unwrap_or_default())
-        })
+        .step(
+            "Inspector2 Scan INITIAL_SCAN_COMPLETE -> CreateSbomExport",
+            success(&trigger, &scan),
+            |s| {
+                format!(
+                    "report {} {}",
+                    s["reportId"].as_str().unwrap_or_default(),
+                    s["status"].as_str().unwrap_or_default()
+                )
+            },
+        )
         .await
     else {
         return;
@@ -85,7 +118,12 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
         .step(
             "the export landed in the raw bucket under Inspector's key layout",
             async {
-                let listed = s3.list_objects_v2().bucket(RAW).send().await.map_err(|e| e.to_string())?;
+                let listed = s3
+                    .list_objects_v2()
+                    .bucket(RAW)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
                 listed
                     .contents()
                     .iter()
@@ -104,16 +142,20 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
     created["detail"]["bucket"]["name"] = json!(RAW);
     created["detail"]["object"]["key"] = json!(key);
     let Some(written) = demo
-        .step("S3 Object Created -> sbom-transformer", success(&transformer, &created), |w| {
-            let first = &w["written"][0];
-            format!(
-                "{} packages, {} CVE rows -> {} and {}",
-                first["packages"],
-                first["cves"],
-                first["sbom_key"].as_str().unwrap_or_default(),
-                first["cve_key"].as_str().unwrap_or_default()
-            )
-        })
+        .step(
+            "S3 Object Created -> sbom-transformer",
+            success(&transformer, &created),
+            |w| {
+                let first = &w["written"][0];
+                format!(
+                    "{} packages, {} CVE rows -> {} and {}",
+                    first["packages"],
+                    first["cves"],
+                    first["sbom_key"].as_str().unwrap_or_default(),
+                    first["cve_key"].as_str().unwrap_or_default()
+                )
+            },
+        )
         .await
     else {
         return;
@@ -125,10 +167,22 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
             async {
                 for k in ["sbom_key", "cve_key"] {
                     let key = written["written"][0][k].as_str().unwrap_or_default();
-                    let body = s3.get_object().bucket(OUT).key(key).send().await.map_err(|e| e.to_string())?;
-                    let bytes = body.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+                    let body = s3
+                        .get_object()
+                        .bucket(OUT)
+                        .key(key)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let bytes = body
+                        .body
+                        .collect()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .into_bytes();
                     let path = dir.join(key);
-                    std::fs::create_dir_all(path.parent().unwrap_or(&dir)).map_err(|e| e.to_string())?;
+                    std::fs::create_dir_all(path.parent().unwrap_or(&dir))
+                        .map_err(|e| e.to_string())?;
                     std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
                 }
                 let out = std::process::Command::new(python())
@@ -154,8 +208,20 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
             row[0].as_str().unwrap_or_default(),
             row[1].as_str().unwrap_or_default(),
             row[2].as_str().unwrap_or_default(),
-            row[3].as_str().unwrap_or_default().get(..19).unwrap_or_default(),
-            row[4].as_str().unwrap_or_default().split(":repository/").nth(1).unwrap_or_default().split("/sha256").next().unwrap_or_default()
+            row[3]
+                .as_str()
+                .unwrap_or_default()
+                .get(..19)
+                .unwrap_or_default(),
+            row[4]
+                .as_str()
+                .unwrap_or_default()
+                .split(":repository/")
+                .nth(1)
+                .unwrap_or_default()
+                .split("/sha256")
+                .next()
+                .unwrap_or_default()
         );
     }
     let _ = std::fs::remove_dir_all(&dir);

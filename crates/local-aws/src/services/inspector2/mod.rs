@@ -46,7 +46,12 @@ use crate::AwsError;
 
 pub use render::Package;
 
-const OPERATIONS: &[&str] = &["CreateSbomExport", "GetSbomExport", "CancelSbomExport", "ListCoverage"];
+const OPERATIONS: &[&str] = &[
+    "CreateSbomExport",
+    "GetSbomExport",
+    "CancelSbomExport",
+    "ListCoverage",
+];
 
 /// An ECR image Inspector knows.
 #[derive(Debug, Clone)]
@@ -106,7 +111,9 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 fn env_endpoint() -> Option<String> {
-    std::env::var("LOCAL_AWS_S3_ENDPOINT").ok().filter(|v| !v.trim().is_empty())
+    std::env::var("LOCAL_AWS_S3_ENDPOINT")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 impl Inspector2 {
@@ -139,13 +146,22 @@ impl Service for Inspector2 {
         OPERATIONS
     }
 
-    fn handle(&self, ctx: &RequestContext, operation: &str, input: Value) -> Result<Value, AwsError> {
+    fn handle(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, AwsError> {
         match operation {
             "CreateSbomExport" => self.create_sbom_export(ctx, &input),
             "GetSbomExport" => self.get_sbom_export(ctx, &input),
             "CancelSbomExport" => self.cancel_sbom_export(ctx, &input),
             "ListCoverage" => self.list_coverage(ctx, &input),
-            other => Err(AwsError::new("UnknownOperationException", 400, format!("unknown operation {other}"))),
+            other => Err(AwsError::new(
+                "UnknownOperationException",
+                400,
+                format!("unknown operation {other}"),
+            )),
         }
     }
 
@@ -161,7 +177,9 @@ impl Service for Inspector2 {
             ("POST", "images") => {
                 let image = image_from_control(&input)?;
                 let listed = coverage_entry(&image);
-                lock(&self.state).images.insert(image.resource_id.clone(), image);
+                lock(&self.state)
+                    .images
+                    .insert(image.resource_id.clone(), image);
                 Ok(listed)
             }
             ("GET", "images") => Ok(json!({
@@ -170,12 +188,18 @@ impl Service for Inspector2 {
             ("POST", "s3-endpoint") => {
                 let url = opt_str(&input, "url")?
                     .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-                    .ok_or_else(|| AwsError::validation("s3-endpoint needs {\"url\": \"http://host:port\"}"))?;
+                    .ok_or_else(|| {
+                        AwsError::validation("s3-endpoint needs {\"url\": \"http://host:port\"}")
+                    })?;
                 lock(&self.state).s3_endpoint = Some(url.trim_end_matches('/').to_string());
                 Ok(json!({ "url": url }))
             }
             ("GET", "s3-endpoint") => Ok(json!({ "url": lock(&self.state).s3_endpoint })),
-            _ => Err(AwsError::new("NotFound", 404, format!("inspector2 has no control action {method} {action:?}"))),
+            _ => Err(AwsError::new(
+                "NotFound",
+                404,
+                format!("inspector2 has no control action {method} {action:?}"),
+            )),
         }
     }
 }
@@ -190,37 +214,57 @@ fn parse_image_resource_id(id: &str) -> Option<(String, String, String, String)>
     if parts.len() != 6 || parts[0] != "arn" || parts[2] != "ecr" || parts[4].len() != 12 {
         return None;
     }
-    let (repo, hex) = parts[5].strip_prefix("repository/")?.rsplit_once("/sha256:")?;
+    let (repo, hex) = parts[5]
+        .strip_prefix("repository/")?
+        .rsplit_once("/sha256:")?;
     (!repo.is_empty() && hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
-        (parts[3].to_string(), parts[4].to_string(), repo.to_string(), format!("sha256:{hex}"))
+        (
+            parts[3].to_string(),
+            parts[4].to_string(),
+            repo.to_string(),
+            format!("sha256:{hex}"),
+        )
     })
 }
 
 fn image_from_control(input: &Value) -> Result<Image, AwsError> {
-    let resource_id = opt_str(input, "resourceId")?.ok_or_else(|| validation("images needs resourceId"))?;
+    let resource_id =
+        opt_str(input, "resourceId")?.ok_or_else(|| validation("images needs resourceId"))?;
     let (region, account_id, repository, digest) = parse_image_resource_id(resource_id)
         .ok_or_else(|| validation(format!("{resource_id:?} is not an ECR image resource id")))?;
     let strings = |key: &str| -> Result<Vec<String>, AwsError> {
         Ok(opt_array(input, key)?
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default())
     };
-    let architecture = opt_str(input, "architecture")?.unwrap_or("amd64").to_string();
+    let architecture = opt_str(input, "architecture")?
+        .unwrap_or("amd64")
+        .to_string();
     let packages = match opt_array(input, "packages")? {
         None => render::default_packages(&architecture),
         Some(list) => list
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let name = opt_str(p, "name")?.ok_or_else(|| validation(format!("packages[{i}].name is required")))?;
+                let name = opt_str(p, "name")?
+                    .ok_or_else(|| validation(format!("packages[{i}].name is required")))?;
                 let version = opt_str(p, "version")?.unwrap_or_default();
                 Ok(Package {
                     name: name.into(),
                     version: version.into(),
-                    purl: opt_str(p, "purl")?.map_or_else(|| format!("pkg:generic/{name}@{version}"), str::to_string),
+                    purl: opt_str(p, "purl")?
+                        .map_or_else(|| format!("pkg:generic/{name}@{version}"), str::to_string),
                     source_info: opt_str(p, "sourceInfo")?.unwrap_or("/").into(),
                     vulnerabilities: opt_array(p, "vulnerabilities")?
-                        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(str::to_string))
+                                .collect()
+                        })
                         .unwrap_or_default(),
                 })
             })
@@ -233,9 +277,15 @@ fn image_from_control(input: &Value) -> Result<Image, AwsError> {
         repository,
         digest,
         tags: strings("tags")?,
-        status_code: opt_str(input, "statusCode")?.unwrap_or("ACTIVE").to_string(),
-        reason: opt_str(input, "reason")?.unwrap_or("SUCCESSFUL").to_string(),
-        platform: opt_str(input, "platform")?.unwrap_or("DEBIAN_12").to_string(),
+        status_code: opt_str(input, "statusCode")?
+            .unwrap_or("ACTIVE")
+            .to_string(),
+        reason: opt_str(input, "reason")?
+            .unwrap_or("SUCCESSFUL")
+            .to_string(),
+        platform: opt_str(input, "platform")?
+            .unwrap_or("DEBIAN_12")
+            .to_string(),
         architecture,
         packages,
     })
@@ -257,7 +307,11 @@ fn coverage_entry(image: &Image) -> Value {
 
 /// A string filter list: 1–10 `{comparison, value}` with EQUALS/NOT_EQUALS
 /// (`PREFIX` too where the model allows it). `Ok(None)` when absent.
-fn string_filters(criteria: Option<&Value>, key: &str, prefix_ok: bool) -> Result<Option<Vec<(String, String)>>, AwsError> {
+fn string_filters(
+    criteria: Option<&Value>,
+    key: &str,
+    prefix_ok: bool,
+) -> Result<Option<Vec<(String, String)>>, AwsError> {
     let Some(list) = criteria.map(|c| opt_array(c, key)).transpose()?.flatten() else {
         return Ok(None);
     };
@@ -266,14 +320,21 @@ fn string_filters(criteria: Option<&Value>, key: &str, prefix_ok: bool) -> Resul
     }
     list.iter()
         .map(|f| {
-            let comparison = opt_str(f, "comparison")?.ok_or_else(|| validation(format!("{key}.comparison is required")))?;
-            let value = opt_str(f, "value")?.ok_or_else(|| validation(format!("{key}.value is required")))?;
-            let allowed = matches!(comparison, "EQUALS" | "NOT_EQUALS") || (prefix_ok && comparison == "PREFIX");
+            let comparison = opt_str(f, "comparison")?
+                .ok_or_else(|| validation(format!("{key}.comparison is required")))?;
+            let value = opt_str(f, "value")?
+                .ok_or_else(|| validation(format!("{key}.value is required")))?;
+            let allowed = matches!(comparison, "EQUALS" | "NOT_EQUALS")
+                || (prefix_ok && comparison == "PREFIX");
             if !allowed {
-                return Err(validation(format!("{key}.comparison {comparison:?} is not a valid comparison")));
+                return Err(validation(format!(
+                    "{key}.comparison {comparison:?} is not a valid comparison"
+                )));
             }
             if value.is_empty() || value.len() > 1024 {
-                return Err(validation(format!("{key}.value must have 1 to 1024 characters")));
+                return Err(validation(format!(
+                    "{key}.value must have 1 to 1024 characters"
+                )));
             }
             Ok((comparison.to_string(), value.to_string()))
         })
@@ -287,10 +348,19 @@ fn passes(filters: &Option<Vec<(String, String)>>, values: &[&str]) -> bool {
     let Some(filters) = filters else { return true };
     let positive: Vec<_> = filters.iter().filter(|(c, _)| c != "NOT_EQUALS").collect();
     let matches = |(c, v): &(String, String)| {
-        values.iter().any(|x| if c == "PREFIX" { x.starts_with(v.as_str()) } else { x == v })
+        values.iter().any(|x| {
+            if c == "PREFIX" {
+                x.starts_with(v.as_str())
+            } else {
+                x == v
+            }
+        })
     };
     (positive.is_empty() || positive.iter().any(|f| matches(f)))
-        && !filters.iter().filter(|(c, _)| c == "NOT_EQUALS").any(matches)
+        && !filters
+            .iter()
+            .filter(|(c, _)| c == "NOT_EQUALS")
+            .any(matches)
 }
 
 impl Inspector2 {
@@ -318,13 +388,21 @@ impl Inspector2 {
             .filter(|i| passes(&resource_id, &[&i.resource_id]))
             .filter(|_| passes(&resource_type, &["AWS_ECR_CONTAINER_IMAGE"]))
             .filter(|i| passes(&repository, &[&i.repository]))
-            .filter(|i| passes(&tags, &i.tags.iter().map(String::as_str).collect::<Vec<_>>()))
+            .filter(|i| {
+                passes(
+                    &tags,
+                    &i.tags.iter().map(String::as_str).collect::<Vec<_>>(),
+                )
+            })
             .filter(|i| passes(&status_code, &[&i.status_code]))
             .filter(|i| passes(&account, &[&i.account_id]))
             .map(coverage_entry)
             .collect();
         let end = (start + max as usize).min(matching.len());
-        let page = matching.get(start.min(end)..end).unwrap_or_default().to_vec();
+        let page = matching
+            .get(start.min(end)..end)
+            .unwrap_or_default()
+            .to_vec();
         let mut out = json!({ "coveredResources": page });
         if end < matching.len() {
             out["nextToken"] = json!(end.to_string());
@@ -333,13 +411,19 @@ impl Inspector2 {
     }
 
     fn create_sbom_export(&self, ctx: &RequestContext, input: &Value) -> Result<Value, AwsError> {
-        let format = opt_str(input, "reportFormat")?.ok_or_else(|| validation("reportFormat is required"))?;
+        let format = opt_str(input, "reportFormat")?
+            .ok_or_else(|| validation("reportFormat is required"))?;
         if !matches!(format, "SPDX_2_3" | "CYCLONEDX_1_4") {
-            return Err(validation(format!("reportFormat {format:?} must be CYCLONEDX_1_4 or SPDX_2_3")));
+            return Err(validation(format!(
+                "reportFormat {format:?} must be CYCLONEDX_1_4 or SPDX_2_3"
+            )));
         }
-        let destination = opt_object(input, "s3Destination")?.ok_or_else(|| validation("s3Destination is required"))?;
-        let bucket = opt_str(destination, "bucketName")?.ok_or_else(|| validation("s3Destination.bucketName is required"))?;
-        let kms = opt_str(destination, "kmsKeyArn")?.ok_or_else(|| validation("s3Destination.kmsKeyArn is required"))?;
+        let destination = opt_object(input, "s3Destination")?
+            .ok_or_else(|| validation("s3Destination is required"))?;
+        let bucket = opt_str(destination, "bucketName")?
+            .ok_or_else(|| validation("s3Destination.bucketName is required"))?;
+        let kms = opt_str(destination, "kmsKeyArn")?
+            .ok_or_else(|| validation("s3Destination.kmsKeyArn is required"))?;
         let prefix = opt_str(destination, "keyPrefix")?.unwrap_or_default();
         let criteria = opt_object(input, "resourceFilterCriteria")?;
         let resource_id = string_filters(criteria, "resourceId", false)?;
@@ -403,11 +487,21 @@ impl Inspector2 {
         drop(state);
 
         let failure = if !valid_kms_key_arn(kms, &ctx.region) {
-            Some(("MALFORMED_KMS_KEY", format!("{kms} is not a KMS key ARN in {}", ctx.region)))
+            Some((
+                "MALFORMED_KMS_KEY",
+                format!("{kms} is not a KMS key ARN in {}", ctx.region),
+            ))
         } else if files.is_empty() {
-            Some(("NO_FINDINGS_FOUND", "no scanned resource matches the filter".to_string()))
+            Some((
+                "NO_FINDINGS_FOUND",
+                "no scanned resource matches the filter".to_string(),
+            ))
         } else if endpoint.is_none() {
-            Some(("INTERNAL_ERROR", "local-aws has no S3 endpoint (POST /_local-aws/inspector2/s3-endpoint)".to_string()))
+            Some((
+                "INTERNAL_ERROR",
+                "local-aws has no S3 endpoint (POST /_local-aws/inspector2/s3-endpoint)"
+                    .to_string(),
+            ))
         } else {
             None
         };
@@ -433,18 +527,31 @@ impl Inspector2 {
             (None, Some(endpoint), Ok(runtime)) => {
                 runtime.spawn(async move { finish(write_files(&endpoint, &bucket, files).await) });
             }
-            (None, _, _) => finish(Err(("INTERNAL_ERROR", "no async runtime to write the export".into()))),
+            (None, _, _) => finish(Err((
+                "INTERNAL_ERROR",
+                "no async runtime to write the export".into(),
+            ))),
         }
         Ok(json!({ "reportId": report_id }))
     }
 
-    fn export<'a>(state: &'a mut State, ctx: &RequestContext, input: &Value) -> Result<&'a mut Export, AwsError> {
+    fn export<'a>(
+        state: &'a mut State,
+        ctx: &RequestContext,
+        input: &Value,
+    ) -> Result<&'a mut Export, AwsError> {
         let id = opt_str(input, "reportId")?.ok_or_else(|| validation("reportId is required"))?;
         state
             .exports
             .get_mut(id)
             .filter(|e| e.account_id == ctx.account_id && e.region == ctx.region)
-            .ok_or_else(|| AwsError::new("ResourceNotFoundException", 404, format!("report {id} not found")))
+            .ok_or_else(|| {
+                AwsError::new(
+                    "ResourceNotFoundException",
+                    404,
+                    format!("report {id} not found"),
+                )
+            })
     }
 
     fn get_sbom_export(&self, ctx: &RequestContext, input: &Value) -> Result<Value, AwsError> {
@@ -487,12 +594,23 @@ fn valid_kms_key_arn(arn: &str, region: &str) -> bool {
 }
 
 /// Writes the files with path-style PUTs after checking the bucket exists.
-async fn write_files(endpoint: &str, bucket: &str, files: Vec<(String, Vec<u8>)>) -> Result<(), (&'static str, String)> {
+async fn write_files(
+    endpoint: &str,
+    bucket: &str,
+    files: Vec<(String, Vec<u8>)>,
+) -> Result<(), (&'static str, String)> {
     let http = reqwest::Client::new();
     let internal = |e: reqwest::Error| ("INTERNAL_ERROR", format!("S3 at {endpoint}: {e}"));
-    let head = http.head(format!("{endpoint}/{bucket}")).send().await.map_err(internal)?;
+    let head = http
+        .head(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .map_err(internal)?;
     if head.status().as_u16() == 404 {
-        return Err(("BUCKET_NOT_FOUND", format!("bucket {bucket} does not exist")));
+        return Err((
+            "BUCKET_NOT_FOUND",
+            format!("bucket {bucket} does not exist"),
+        ));
     }
     for (key, body) in files {
         let url = format!("{endpoint}/{bucket}/{}", encode_key(&key));
@@ -504,7 +622,10 @@ async fn write_files(endpoint: &str, bucket: &str, files: Vec<(String, Vec<u8>)>
             .await
             .map_err(internal)?;
         if !r.status().is_success() {
-            return Err(("INVALID_PERMISSIONS", format!("PUT {key}: HTTP {}", r.status())));
+            return Err((
+                "INVALID_PERMISSIONS",
+                format!("PUT {key}: HTTP {}", r.status()),
+            ));
         }
     }
     Ok(())
@@ -525,7 +646,9 @@ fn encode_key(key: &str) -> String {
 
 /// Now as RFC 3339 UTC seconds (`2026-11-20T08:30:00Z`).
 fn rfc3339_now() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Howard Hinnant's civil-from-days.
     let z = days as i64 + 719_468;
@@ -537,5 +660,10 @@ fn rfc3339_now() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

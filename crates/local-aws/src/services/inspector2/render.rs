@@ -40,7 +40,9 @@ pub fn default_packages(architecture: &str) -> Vec<Package> {
     let dpkg = |name: &str, version: &str, vulns: &[&str]| Package {
         name: name.into(),
         version: version.into(),
-        purl: format!("pkg:dpkg/{name}@{version}?arch={arch}&epoch=0&upstream={name}-{version}.src.dpkg"),
+        purl: format!(
+            "pkg:dpkg/{name}@{version}?arch={arch}&epoch=0&upstream={name}-{version}.src.dpkg"
+        ),
         source_info: "/var/lib/dpkg/status".into(),
         vulnerabilities: vulns.iter().map(|v| v.to_string()).collect(),
     };
@@ -53,16 +55,48 @@ pub fn default_packages(architecture: &str) -> Vec<Package> {
     };
     vec![
         dpkg("base-files", "12.4+deb12u5", &[]),
-        dpkg("libc6", "2.36-9+deb12u4", &["CVE-2023-4911", "CVE-2024-2961"]),
-        dpkg("openssl", "3.0.11-1~deb12u2", &["CVE-2023-5678", "CVE-2024-0727"]),
-        dpkg("libssl3", "3.0.11-1~deb12u2", &["CVE-2023-5678", "CVE-2024-0727"]),
+        dpkg(
+            "libc6",
+            "2.36-9+deb12u4",
+            &["CVE-2023-4911", "CVE-2024-2961"],
+        ),
+        dpkg(
+            "openssl",
+            "3.0.11-1~deb12u2",
+            &["CVE-2023-5678", "CVE-2024-0727"],
+        ),
+        dpkg(
+            "libssl3",
+            "3.0.11-1~deb12u2",
+            &["CVE-2023-5678", "CVE-2024-0727"],
+        ),
         dpkg("zlib1g", "1:1.2.13.dfsg-1", &["CVE-2023-45853"]),
         dpkg("tzdata", "2024a-0+deb12u1", &[]),
         dpkg("bash", "5.2.15-2+b2", &[]),
-        pypi("pip", "23.0.1", "/usr/lib/python3/dist-packages/pip-23.0.1.dist-info/METADATA", &["CVE-2023-5752"]),
-        pypi("requests", "2.31.0", "/app/.venv/lib/python3.11/site-packages/requests-2.31.0.dist-info/METADATA", &["CVE-2024-35195"]),
-        pypi("requests", "2.31.0", "/usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA", &["CVE-2024-35195"]),
-        pypi("internal-sdk", "0.9.1", "/app/.venv/lib/python3.11/site-packages/internal_sdk-0.9.1.dist-info/METADATA", &["GHSA-jfh8-c2jp-5v3q"]),
+        pypi(
+            "pip",
+            "23.0.1",
+            "/usr/lib/python3/dist-packages/pip-23.0.1.dist-info/METADATA",
+            &["CVE-2023-5752"],
+        ),
+        pypi(
+            "requests",
+            "2.31.0",
+            "/app/.venv/lib/python3.11/site-packages/requests-2.31.0.dist-info/METADATA",
+            &["CVE-2024-35195"],
+        ),
+        pypi(
+            "requests",
+            "2.31.0",
+            "/usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA",
+            &["CVE-2024-35195"],
+        ),
+        pypi(
+            "internal-sdk",
+            "0.9.1",
+            "/app/.venv/lib/python3.11/site-packages/internal_sdk-0.9.1.dist-info/METADATA",
+            &["GHSA-jfh8-c2jp-5v3q"],
+        ),
     ]
 }
 
@@ -126,16 +160,27 @@ pub fn spdx(image: &ImageFacts<'_>, packages: &[Package]) -> Value {
 /// The CycloneDX 1.4 document: components without `version` (Inspector's
 /// export omits it), `metadata.component: null`, vulnerabilities by ref.
 pub fn cyclonedx(image: &ImageFacts<'_>, image_config_digest: &str, packages: &[Package]) -> Value {
-    let refs: Vec<String> = packages.iter().enumerate().map(|(i, p)| bom_ref(&p.purl, i)).collect();
+    let refs: Vec<String> = packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| bom_ref(&p.purl, i))
+        .collect();
     let components: Vec<Value> = packages
         .iter()
         .zip(&refs)
         .map(|(p, r)| {
-            let ty = if p.purl.starts_with("pkg:dpkg/") || p.purl.starts_with("pkg:rpm/") { "application" } else { "library" };
+            let ty = if p.purl.starts_with("pkg:dpkg/") || p.purl.starts_with("pkg:rpm/") {
+                "application"
+            } else {
+                "library"
+            };
             json!({"type": ty, "name": p.name, "purl": p.purl, "bom-ref": r})
         })
         .collect();
-    let mut ids: Vec<&str> = packages.iter().flat_map(|p| p.vulnerabilities.iter().map(String::as_str)).collect();
+    let mut ids: Vec<&str> = packages
+        .iter()
+        .flat_map(|p| p.vulnerabilities.iter().map(String::as_str))
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let vulnerabilities: Vec<Value> = ids
