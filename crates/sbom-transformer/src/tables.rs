@@ -11,14 +11,15 @@ use std::collections::hash_map::{Entry, HashMap};
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
-use arrow_array::builder::{ArrayBuilder, Float64Builder, StringBuilder};
+use arrow_array::builder::{Float64Builder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
+use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
-use crate::sbom::{Package, Sbom};
+use crate::sbom::{Finding, Package, Sbom};
 
 /// Joins the locations of a package found at several paths in `sourceinfo`.
 pub const SOURCE_SEPARATOR: &str = "; ";
@@ -78,152 +79,194 @@ pub static CVE_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
-/// Both tables of one image.
+/// Rows per Arrow batch: constant columns (image ARN, digest, ...) are
+/// materialised per batch only, so memory stays proportional to the SBOM,
+/// not to rows × image-level text.
+pub const BATCH_ROWS: usize = 8192;
+
+/// Both Parquet files of one image.
 #[derive(Debug, Clone)]
-pub struct Tables {
-    pub sbom: RecordBatch,
-    pub cve: RecordBatch,
+pub struct TableFiles {
+    pub sbom: Vec<u8>,
+    pub cve: Vec<u8>,
+    pub sbom_rows: usize,
+    pub cve_rows: usize,
 }
 
-impl Tables {
-    /// Builds the rows in document order (so the same SBOM always gives the
-    /// same file): one `sbom` row per (package, version), first occurrence's
-    /// purl and type, every location in `sourceinfo`; one `cve` row per
-    /// (package, version, cve), first occurrence's rating.
-    pub fn build(sbom: &Sbom<'_>, image: &ImageContext) -> Tables {
-        // One row per (package, version): the join key of the blog's query,
-        // so a package found at several paths cannot fan the join out. The
-        // other places it was found are kept in `sourceinfo`.
-        let mut row_of: HashMap<(&str, Option<&str>), usize> =
-            HashMap::with_capacity(sbom.packages.len());
-        let mut rows: Vec<(&Package<'_>, Vec<&str>)> = Vec::with_capacity(sbom.packages.len());
-        for p in &sbom.packages {
-            match row_of.entry((p.name.as_ref(), p.version.as_deref())) {
-                Entry::Occupied(e) => {
-                    let sources = &mut rows[*e.get()].1;
-                    if let Some(s) = p.source_info.as_deref() {
-                        if !sources.contains(&s) {
-                            sources.push(s);
-                        }
+/// One `sbom` row: a package, and where else it was found.
+struct PackageRow<'s, 'a> {
+    package: &'s Package<'a>,
+    first_source: Option<&'s str>,
+    more_sources: Vec<&'s str>,
+}
+
+/// Writes both tables, rows in document order (so the same SBOM always gives
+/// the same files): one `sbom` row per (package, version), the first
+/// occurrence's purl and type, every location in `sourceinfo`; one `cve` row
+/// per (package, version, cve), the first occurrence's rating.
+pub fn write_tables(sbom: &Sbom<'_>, image: &ImageContext) -> Result<TableFiles, ParquetError> {
+    // One row per (package, version): the join key of the blog's query, so a
+    // package found at several paths cannot fan the join out.
+    let mut row_of: HashMap<(&str, Option<&str>), usize> =
+        HashMap::with_capacity(sbom.packages.len());
+    let mut rows: Vec<PackageRow<'_, '_>> = Vec::with_capacity(sbom.packages.len());
+    for p in &sbom.packages {
+        match row_of.entry((p.name.as_ref(), p.version.as_deref())) {
+            Entry::Occupied(e) => {
+                let row = &mut rows[*e.get()];
+                if let Some(s) = p.source_info.as_deref() {
+                    if row.first_source.is_none() {
+                        row.first_source = Some(s);
+                    } else if row.first_source != Some(s) && !row.more_sources.contains(&s) {
+                        row.more_sources.push(s);
                     }
                 }
-                Entry::Vacant(e) => {
-                    e.insert(rows.len());
-                    rows.push((p, p.source_info.as_deref().into_iter().collect()));
-                }
             }
-        }
-        let mut names = StringBuilder::new();
-        let mut versions = StringBuilder::new();
-        let mut purls = StringBuilder::new();
-        let mut types = StringBuilder::new();
-        let mut sources = StringBuilder::new();
-        for (p, found_at) in &rows {
-            names.append_value(&p.name);
-            versions.append_option(p.version.as_deref());
-            purls.append_option(p.purl.as_deref());
-            types.append_option(p.package_type.as_deref());
-            match found_at.as_slice() {
-                [] => sources.append_null(),
-                [one] => sources.append_value(one),
-                many => sources.append_value(many.join(SOURCE_SEPARATOR)),
+            Entry::Vacant(e) => {
+                e.insert(rows.len());
+                rows.push(PackageRow {
+                    package: p,
+                    first_source: p.source_info.as_deref(),
+                    more_sources: Vec::new(),
+                });
             }
-        }
-        let rows = names.len();
-        let constant = |v: &str| -> ArrayRef {
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, rows)))
-        };
-        let exported = |n: usize| -> ArrayRef {
-            Arc::new(
-                TimestampMicrosecondArray::from_iter_values(std::iter::repeat_n(
-                    image.exported_at_micros,
-                    n,
-                ))
-                .with_timezone("UTC"),
-            )
-        };
-        let os: ArrayRef = Arc::new(StringArray::from_iter(std::iter::repeat_n(
-            sbom.os.as_deref(),
-            rows,
-        )));
-        let sbom_batch = RecordBatch::try_new(
-            SBOM_SCHEMA.clone(),
-            vec![
-                constant(&image.image_arn),
-                constant(&image.account_id),
-                constant(&image.region),
-                constant(&image.repository),
-                constant(&image.sha),
-                os,
-                Arc::new(names.finish()),
-                Arc::new(versions.finish()),
-                Arc::new(purls.finish()),
-                Arc::new(types.finish()),
-                Arc::new(sources.finish()),
-                constant(&image.report_id),
-                constant(sbom.format.as_str()),
-                exported(rows),
-            ],
-        )
-        .expect("columns match the sbom schema");
-
-        let mut seen = HashSet::with_capacity(sbom.findings.len());
-        let mut packages = StringBuilder::new();
-        let mut versions = StringBuilder::new();
-        let mut ids = StringBuilder::new();
-        let mut severities = StringBuilder::new();
-        let mut scores = Float64Builder::new();
-        for f in &sbom.findings {
-            let p = &sbom.packages[f.package];
-            if !seen.insert((p.name.as_ref(), p.version.as_deref(), f.id.as_ref())) {
-                continue;
-            }
-            packages.append_value(&p.name);
-            versions.append_option(p.version.as_deref());
-            ids.append_value(&f.id);
-            severities.append_option(f.severity.as_deref());
-            scores.append_option(f.score);
-        }
-        let rows = packages.len();
-        let constant = |v: &str| -> ArrayRef {
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, rows)))
-        };
-        let cve_batch = RecordBatch::try_new(
-            CVE_SCHEMA.clone(),
-            vec![
-                constant(&image.account_id),
-                constant(&image.sha),
-                Arc::new(packages.finish()),
-                Arc::new(versions.finish()),
-                Arc::new(ids.finish()),
-                Arc::new(severities.finish()),
-                Arc::new(scores.finish()),
-                constant(&image.report_id),
-                exported(rows),
-            ],
-        )
-        .expect("columns match the cve schema");
-        Tables {
-            sbom: sbom_batch,
-            cve: cve_batch,
         }
     }
+    drop(row_of);
+    let mut writer =
+        ArrowWriter::try_new(Vec::new(), SBOM_SCHEMA.clone(), Some(writer_properties()))?;
+    for chunk in rows.chunks(BATCH_ROWS) {
+        writer.write(&sbom_batch(chunk, sbom, image))?;
+    }
+    let sbom_file = writer.into_inner()?;
+    let sbom_rows = rows.len();
+    drop(rows);
+
+    let mut seen = HashSet::with_capacity(sbom.findings.len());
+    let findings: Vec<&Finding<'_>> = sbom
+        .findings
+        .iter()
+        .filter(|f| {
+            let p = &sbom.packages[f.package];
+            seen.insert((p.name.as_ref(), p.version.as_deref(), f.id.as_ref()))
+        })
+        .collect();
+    drop(seen);
+    let mut writer =
+        ArrowWriter::try_new(Vec::new(), CVE_SCHEMA.clone(), Some(writer_properties()))?;
+    for chunk in findings.chunks(BATCH_ROWS) {
+        writer.write(&cve_batch(chunk, sbom, image))?;
+    }
+    Ok(TableFiles {
+        sbom: sbom_file,
+        cve: writer.into_inner()?,
+        sbom_rows,
+        cve_rows: findings.len(),
+    })
 }
 
-/// One snappy-compressed Parquet file holding `batch` (a valid file with
-/// the schema and zero rows when the batch is empty).
-pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>, parquet::errors::ParquetError> {
-    let props = WriterProperties::builder()
+fn constant(value: &str, rows: usize) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+        value, rows,
+    )))
+}
+
+fn exported(image: &ImageContext, rows: usize) -> ArrayRef {
+    Arc::new(
+        TimestampMicrosecondArray::from_iter_values(std::iter::repeat_n(
+            image.exported_at_micros,
+            rows,
+        ))
+        .with_timezone("UTC"),
+    )
+}
+
+fn sbom_batch(rows: &[PackageRow<'_, '_>], sbom: &Sbom<'_>, image: &ImageContext) -> RecordBatch {
+    let n = rows.len();
+    let mut names = StringBuilder::new();
+    let mut versions = StringBuilder::new();
+    let mut purls = StringBuilder::new();
+    let mut types = StringBuilder::new();
+    let mut sources = StringBuilder::new();
+    for row in rows {
+        let p = row.package;
+        names.append_value(&p.name);
+        versions.append_option(p.version.as_deref());
+        purls.append_option(p.purl.as_deref());
+        types.append_option(p.package_type.as_deref());
+        match (row.first_source, row.more_sources.is_empty()) {
+            (None, _) => sources.append_null(),
+            (Some(one), true) => sources.append_value(one),
+            (Some(first), false) => {
+                let mut all = vec![first];
+                all.extend(&row.more_sources);
+                sources.append_value(all.join(SOURCE_SEPARATOR));
+            }
+        }
+    }
+    let os: ArrayRef = Arc::new(StringArray::from_iter(std::iter::repeat_n(
+        sbom.os.as_deref(),
+        n,
+    )));
+    RecordBatch::try_new(
+        SBOM_SCHEMA.clone(),
+        vec![
+            constant(&image.image_arn, n),
+            constant(&image.account_id, n),
+            constant(&image.region, n),
+            constant(&image.repository, n),
+            constant(&image.sha, n),
+            os,
+            Arc::new(names.finish()),
+            Arc::new(versions.finish()),
+            Arc::new(purls.finish()),
+            Arc::new(types.finish()),
+            Arc::new(sources.finish()),
+            constant(&image.report_id, n),
+            constant(sbom.format.as_str(), n),
+            exported(image, n),
+        ],
+    )
+    .expect("columns match the sbom schema")
+}
+
+fn cve_batch(findings: &[&Finding<'_>], sbom: &Sbom<'_>, image: &ImageContext) -> RecordBatch {
+    let n = findings.len();
+    let mut packages = StringBuilder::new();
+    let mut versions = StringBuilder::new();
+    let mut ids = StringBuilder::new();
+    let mut severities = StringBuilder::new();
+    let mut scores = Float64Builder::new();
+    for f in findings {
+        let p = &sbom.packages[f.package];
+        packages.append_value(&p.name);
+        versions.append_option(p.version.as_deref());
+        ids.append_value(&f.id);
+        severities.append_option(f.severity.as_deref());
+        scores.append_option(f.score);
+    }
+    RecordBatch::try_new(
+        CVE_SCHEMA.clone(),
+        vec![
+            constant(&image.account_id, n),
+            constant(&image.sha, n),
+            Arc::new(packages.finish()),
+            Arc::new(versions.finish()),
+            Arc::new(ids.finish()),
+            Arc::new(severities.finish()),
+            Arc::new(scores.finish()),
+            constant(&image.report_id, n),
+            exported(image, n),
+        ],
+    )
+    .expect("columns match the cve schema")
+}
+
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_created_by(concat!("sbom-transformer ", env!("CARGO_PKG_VERSION")).to_string())
-        .build();
-    let mut out = Vec::with_capacity(batch.get_array_memory_size() / 2 + 1024);
-    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))?;
-    if batch.num_rows() > 0 {
-        writer.write(batch)?;
-    }
-    writer.close()?;
-    Ok(out)
+        .build()
 }
 
 /// Deterministic object keys per image, so a re-export of the same image

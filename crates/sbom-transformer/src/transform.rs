@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::export_key::ExportKey;
 use crate::sbom::{self, SbomError};
-use crate::tables::{self, ImageContext, Tables};
+use crate::tables::{self, ImageContext};
 
 /// The Parquet files of one image and what they hold.
 #[derive(Debug, Clone)]
@@ -117,20 +117,17 @@ pub fn convert(
             exported_at_micros,
         },
     };
-    let tables = Tables::build(&sbom, &image);
+    let files = tables::write_tables(&sbom, &image)?;
     let packages_in_document = sbom.packages.len();
     let findings_in_document = sbom.findings.len();
     let format = sbom.format.as_str();
-    drop(sbom);
-    let sbom_parquet = tables::to_parquet(&tables.sbom)?;
-    let cve_parquet = tables::to_parquet(&tables.cve)?;
     Ok(Converted {
         image,
         format,
-        packages: tables.sbom.num_rows(),
-        cves: tables.cve.num_rows(),
-        sbom_parquet,
-        cve_parquet,
+        packages: files.sbom_rows,
+        cves: files.cve_rows,
+        sbom_parquet: files.sbom,
+        cve_parquet: files.cve,
         packages_in_document,
         findings_in_document,
     })

@@ -370,3 +370,42 @@ fn files_are_snappy_compressed() {
         }
     }
 }
+
+#[test]
+fn large_sboms_span_several_batches_and_still_deduplicate() {
+    let n = sbom_transformer::tables::BATCH_ROWS * 2 + 17;
+    let mut doc = String::from(r#"{"spdxVersion":"SPDX-2.3","packages":["#);
+    for i in 0..n * 2 {
+        if i > 0 {
+            doc.push(',');
+        }
+        // Every package twice, the copy at another path, each with a CVE.
+        let k = i % n;
+        doc.push_str(&format!(
+            r#"{{"name":"p{k}","versionInfo":"1.{k}","sourceInfo":"/path/{}","externalRefs":[{{"referenceCategory":"SECURITY","referenceType":"vulnerability","referenceLocator":"CVE-2024-{k}"}}]}}"#,
+            i / n
+        ));
+    }
+    doc.push_str("]}");
+    let c = convert(doc.as_bytes(), given(), 0).unwrap();
+    assert_eq!((c.packages, c.cves), (n, n));
+    let meta = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(c.sbom_parquet.clone()))
+        .unwrap()
+        .metadata()
+        .clone();
+    assert_eq!(meta.file_metadata().num_rows() as usize, n);
+    let batches: Vec<RecordBatch> =
+        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(c.sbom_parquet))
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+    let last = batches.last().unwrap();
+    let sources = col(last, "sourceinfo");
+    assert_eq!(sources.last().unwrap().as_deref(), Some("/path/0; /path/1"));
+    assert_eq!(
+        col(last, "package").last().unwrap().as_deref(),
+        Some(format!("p{}", n - 1).as_str())
+    );
+}
