@@ -12,6 +12,8 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use crate::sbom::SpdxPackages;
+
 /// A borrowed string; owned only when the JSON string has escapes.
 pub type Text<'a> = Cow<'a, str>;
 
@@ -29,7 +31,7 @@ pub struct Document<'a> {
     #[serde(borrow)]
     pub creation_info: Option<CreationInfo<'a>>,
     #[serde(borrow)]
-    pub packages: Option<Vec<SpdxPackage<'a>>>,
+    pub packages: Option<SpdxPackages<'a>>,
 
     // CycloneDX 1.4 / 1.5
     #[serde(borrow)]
@@ -144,7 +146,13 @@ pub struct CdxAffects<'a> {
 }
 
 /// Reads a document; the error names the JSON path of the first problem.
+///
+/// The path is tracked only when the fast parse fails: tracking it costs
+/// on every value, and errors are rare.
 pub fn from_slice(bytes: &[u8]) -> Result<Document<'_>, String> {
+    if let Ok(doc) = serde_json::from_slice::<Document<'_>>(bytes) {
+        return Ok(doc);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let doc: Document<'_> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

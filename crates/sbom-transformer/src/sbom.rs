@@ -5,7 +5,12 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::document::{self, CdxComponent, CdxProperty, Document, Text};
+use std::marker::PhantomData;
+
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use crate::document::{self, CdxComponent, CdxProperty, Document, SpdxPackage, Text};
 use crate::purl;
 
 /// The SBOM formats Inspector exports (and sbomgen / the Scan API write).
@@ -133,11 +138,19 @@ pub fn parse(bytes: &[u8]) -> Result<Sbom<'_>, SbomError> {
     }
 }
 
-fn from_spdx(doc: Document<'_>) -> Sbom<'_> {
-    let mut packages = Vec::new();
-    let mut findings = Vec::new();
-    let mut os = None;
-    for p in doc.packages.unwrap_or_default() {
+/// SPDX `packages`, converted while they are read: each package becomes a
+/// [`Package`] (and its [`Finding`]s) as soon as the parser has it, so the
+/// document's own package structs never exist all at once.
+#[derive(Debug, Default)]
+pub struct SpdxPackages<'a> {
+    pub packages: Vec<Package<'a>>,
+    pub findings: Vec<Finding<'a>>,
+    /// From a package whose purpose is `OPERATING-SYSTEM`.
+    pub os: Option<String>,
+}
+
+impl<'a> SpdxPackages<'a> {
+    fn push(&mut self, p: SpdxPackage<'a>) {
         let mut purl = None;
         let mut ids = Vec::new();
         for r in p.external_refs.unwrap_or_default() {
@@ -154,9 +167,10 @@ fn from_spdx(doc: Document<'_>) -> Sbom<'_> {
         }
         let name = p.name.unwrap_or_default();
         if p.primary_package_purpose.as_deref() == Some("OPERATING-SYSTEM") {
-            os.get_or_insert_with(|| join_os(&name, p.version_info.as_deref()));
+            self.os
+                .get_or_insert_with(|| join_os(&name, p.version_info.as_deref()));
             if ids.is_empty() {
-                continue;
+                return;
             }
         }
         let version = p
@@ -164,21 +178,49 @@ fn from_spdx(doc: Document<'_>) -> Sbom<'_> {
             .filter(|v| !v.is_empty() && v != "NOASSERTION")
             .or_else(|| from_purl(&purl, purl::version));
         let package_type = from_purl(&purl, purl::package_type);
-        let index = packages.len();
-        packages.push(Package {
+        let index = self.packages.len();
+        self.packages.push(Package {
             name,
             version,
             package_type,
             purl,
             source_info: p.source_info.filter(|s| !s.is_empty()),
         });
-        findings.extend(ids.into_iter().map(|id| Finding {
+        self.findings.extend(ids.into_iter().map(|id| Finding {
             package: index,
             id,
             severity: None,
             score: None,
         }));
     }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for SpdxPackages<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Packages<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Packages<'a> {
+            type Value = SpdxPackages<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of SPDX packages")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = SpdxPackages::default();
+                while let Some(p) = seq.next_element::<SpdxPackage<'a>>()? {
+                    out.push(p);
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_seq(Packages(PhantomData))
+    }
+}
+
+fn from_spdx(doc: Document<'_>) -> Sbom<'_> {
+    let SpdxPackages {
+        packages,
+        findings,
+        mut os,
+    } = doc.packages.unwrap_or_default();
     if os.is_none() {
         os = doc
             .document_namespace
