@@ -17,7 +17,8 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use crate::sbom::{Finding, Package, Sbom};
 
@@ -262,9 +263,17 @@ fn cve_batch(findings: &[&Finding<'_>], sbom: &Sbom<'_>, image: &ImageContext) -
     .expect("columns match the cve schema")
 }
 
+/// Snappy; statistics per column chunk (what Athena prunes with); no
+/// dictionary for the columns that are nearly unique per row, where building
+/// one costs time and then falls back to plain encoding anyway.
 fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Chunk);
+    for column in ["package", "purl", "sourceinfo"] {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
+    builder
         .set_created_by(concat!("sbom-transformer ", env!("CARGO_PKG_VERSION")).to_string())
         .build()
 }
