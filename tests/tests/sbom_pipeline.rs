@@ -232,8 +232,8 @@ async fn scan_complete_to_parquet_runs_the_blogs_query_and_re_exports_are_idempo
     assert_eq!(written["written"][0]["image_arn"], image_arn);
     let hex = &DIGEST[7..];
     let out_keys = vec![
-        format!("cve/123456789012/{hex}.parquet"),
-        format!("sbom/123456789012/us-east-1/shop_web/{hex}.parquet"),
+        format!("cve/123456789012_{hex}.parquet"),
+        format!("sbom/123456789012_us-east-1_shop_web_{hex}.parquet"),
     ];
     assert_eq!(p.keys(OUT).await, out_keys);
 

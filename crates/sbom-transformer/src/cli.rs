@@ -1,7 +1,7 @@
 //! `sbom-transformer convert <sbom.json> --out <dir> [--image-arn <arn>]`:
 //! the same conversion offline, for SBOMs converted outside AWS and for
-//! debugging. Writes `<dir>/sbom/…/<digest>.parquet` and
-//! `<dir>/cve/…/<digest>.parquet` (the object keys the function writes) and
+//! debugging. Writes `<dir>/sbom/<…>_<digest>.parquet` and
+//! `<dir>/cve/<…>_<digest>.parquet` (the object keys the function writes) and
 //! prints a JSON summary. The image comes from `--image-arn`, else from the
 //! file's path when it keeps Inspector's export key layout (after
 //! `aws s3 sync`) or its file name (`arn:aws:ecr:…_sha256:…_<FORMAT>.json`).

@@ -281,7 +281,8 @@ fn writer_properties() -> WriterProperties {
 /// Deterministic object keys per image, so a re-export of the same image
 /// overwrites its rows instead of adding a second copy. `sbom` is keyed by
 /// image (account, region, repository, digest); `cve` by account and digest,
-/// since its rows depend only on the image's content.
+/// since its rows depend only on the image's content. Flat, one level under
+/// the table's location, so no reader has to list folders recursively.
 pub fn object_keys(
     account_id: &str,
     region: &str,
@@ -289,7 +290,7 @@ pub fn object_keys(
     digest_hex: &str,
 ) -> (String, String) {
     (
-        format!("sbom/{account_id}/{region}/{repository_in_key}/{digest_hex}.parquet"),
-        format!("cve/{account_id}/{digest_hex}.parquet"),
+        format!("sbom/{account_id}_{region}_{repository_in_key}_{digest_hex}.parquet"),
+        format!("cve/{account_id}_{digest_hex}.parquet"),
     )
 }
