@@ -30,19 +30,23 @@
 //!   holds a Debian 12 image's. `GET images` lists them.
 //! * `POST s3-endpoint`, `GET s3-endpoint`.
 
+mod filters;
 mod render;
 #[cfg(test)]
 mod tests;
+mod writer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
 use crate::input::{opt_array, opt_i64, opt_object, opt_str};
+
 use crate::service::{RequestContext, RestRoute, Service};
 use crate::AwsError;
+use filters::{passes, string_filters};
+use writer::{rfc3339_now, write_files};
 
 pub use render::Package;
 
@@ -305,64 +309,6 @@ fn coverage_entry(image: &Image) -> Value {
     })
 }
 
-/// A string filter list: 1–10 `{comparison, value}` with EQUALS/NOT_EQUALS
-/// (`PREFIX` too where the model allows it). `Ok(None)` when absent.
-fn string_filters(
-    criteria: Option<&Value>,
-    key: &str,
-    prefix_ok: bool,
-) -> Result<Option<Vec<(String, String)>>, AwsError> {
-    let Some(list) = criteria.map(|c| opt_array(c, key)).transpose()?.flatten() else {
-        return Ok(None);
-    };
-    if list.is_empty() || list.len() > 10 {
-        return Err(validation(format!("{key} must have 1 to 10 filters")));
-    }
-    list.iter()
-        .map(|f| {
-            let comparison = opt_str(f, "comparison")?
-                .ok_or_else(|| validation(format!("{key}.comparison is required")))?;
-            let value = opt_str(f, "value")?
-                .ok_or_else(|| validation(format!("{key}.value is required")))?;
-            let allowed = matches!(comparison, "EQUALS" | "NOT_EQUALS")
-                || (prefix_ok && comparison == "PREFIX");
-            if !allowed {
-                return Err(validation(format!(
-                    "{key}.comparison {comparison:?} is not a valid comparison"
-                )));
-            }
-            if value.is_empty() || value.len() > 1024 {
-                return Err(validation(format!(
-                    "{key}.value must have 1 to 1024 characters"
-                )));
-            }
-            Ok((comparison.to_string(), value.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
-}
-
-/// Whether `value` passes a filter list: any EQUALS/PREFIX matches (when
-/// there is one) and no NOT_EQUALS matches.
-fn passes(filters: &Option<Vec<(String, String)>>, values: &[&str]) -> bool {
-    let Some(filters) = filters else { return true };
-    let positive: Vec<_> = filters.iter().filter(|(c, _)| c != "NOT_EQUALS").collect();
-    let matches = |(c, v): &(String, String)| {
-        values.iter().any(|x| {
-            if c == "PREFIX" {
-                x.starts_with(v.as_str())
-            } else {
-                x == v
-            }
-        })
-    };
-    (positive.is_empty() || positive.iter().any(|f| matches(f)))
-        && !filters
-            .iter()
-            .filter(|(c, _)| c == "NOT_EQUALS")
-            .any(matches)
-}
-
 impl Inspector2 {
     fn list_coverage(&self, ctx: &RequestContext, input: &Value) -> Result<Value, AwsError> {
         let criteria = opt_object(input, "filterCriteria")?;
@@ -591,79 +537,4 @@ fn valid_kms_key_arn(arn: &str, region: &str) -> bool {
         && parts[3] == region
         && parts[4].len() == 12
         && parts[5].strip_prefix("key/").is_some_and(|k| !k.is_empty())
-}
-
-/// Writes the files with path-style PUTs after checking the bucket exists.
-async fn write_files(
-    endpoint: &str,
-    bucket: &str,
-    files: Vec<(String, Vec<u8>)>,
-) -> Result<(), (&'static str, String)> {
-    let http = reqwest::Client::new();
-    let internal = |e: reqwest::Error| ("INTERNAL_ERROR", format!("S3 at {endpoint}: {e}"));
-    let head = http
-        .head(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .map_err(internal)?;
-    if head.status().as_u16() == 404 {
-        return Err((
-            "BUCKET_NOT_FOUND",
-            format!("bucket {bucket} does not exist"),
-        ));
-    }
-    for (key, body) in files {
-        let url = format!("{endpoint}/{bucket}/{}", encode_key(&key));
-        let r = http
-            .put(url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(internal)?;
-        if !r.status().is_success() {
-            return Err((
-                "INVALID_PERMISSIONS",
-                format!("PUT {key}: HTTP {}", r.status()),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Percent-encodes a key for a URL path, keeping `/` as the separator.
-fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Now as RFC 3339 UTC seconds (`2026-11-20T08:30:00Z`).
-fn rfc3339_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's civil-from-days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
