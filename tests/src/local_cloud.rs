@@ -149,6 +149,17 @@ impl LocalCloud {
             .await
             .map_err(CloudError::LocalAws)?;
         let moto = Moto::start().await?;
+        // Inspector2's emulated SBOM export writes its files into moto's S3.
+        reqwest::Client::new()
+            .post(format!(
+                "{}/_local-aws/inspector2/s3-endpoint",
+                local_aws.url
+            ))
+            .json(&serde_json::json!({ "url": moto.url }))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| CloudError::LocalAws(std::io::Error::other(e)))?;
         Ok(LocalCloud { moto, local_aws })
     }
 

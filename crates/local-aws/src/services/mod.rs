@@ -12,6 +12,7 @@ pub mod network_firewall;
 // ~~ control-plane (issue 5) modules ~~
 
 // ~~ sbom (issue 7) modules ~~
+pub mod inspector2;
 
 // ~~ audit (issue 6) modules ~~
 
@@ -28,7 +29,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         // ~~ control-plane (issue 5) services ~~
 
         // ~~ sbom (issue 7) services ~~
-
+        Arc::new(inspector2::Inspector2::new()),
         // ~~ audit (issue 6) services ~~
 
         // ~~ audit-forwarder (issue 6) services ~~

@@ -16,6 +16,7 @@ mod firewall;
 // ~~ control-plane (issue 5) modules ~~
 
 // ~~ sbom (issue 7) modules ~~
+mod sbom;
 
 // ~~ audit (issue 6) modules ~~
 mod event_pattern;
@@ -97,7 +98,8 @@ async fn main() {
         // ~~ control-plane (issue 5) cases ~~
 
         // ~~ sbom (issue 7) cases ~~
-
+        sbom::trigger_case(),
+        sbom::transformer_case(&cloud).await,
         // ~~ audit (issue 6) cases ~~
 
         // ~~ audit-forwarder (issue 6) cases ~~
@@ -116,6 +118,8 @@ async fn main() {
     // ~~ control-plane (issue 5) measurements ~~
 
     // ~~ sbom (issue 7) measurements ~~
+    println!("\n== sbom-transformer convert vs the Python baseline (json.load + pandas + pyarrow)");
+    sbom::conversion();
 
     // ~~ audit (issue 6) measurements ~~
     println!(

@@ -11,6 +11,7 @@ mod firewall;
 // ~~ control-plane (issue 5) modules ~~
 
 // ~~ sbom (issue 7) modules ~~
+mod sbom;
 
 // ~~ audit (issue 6) modules ~~
 mod audit;
@@ -45,6 +46,7 @@ async fn main() {
     // ~~ control-plane (issue 5) acts ~~
 
     // ~~ sbom (issue 7) acts ~~
+    sbom::act(&mut demo, &cloud).await;
 
     // ~~ audit (issue 6) acts ~~
     audit::act(&mut demo, &cloud).await;

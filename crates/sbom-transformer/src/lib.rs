@@ -1,0 +1,22 @@
+//! `sbom-transformer`: turns the SBOMs Amazon Inspector exports to S3 (SPDX
+//! 2.3, CycloneDX 1.4/1.5) into two snappy Parquet tables for Athena, `sbom`
+//! (one row per package per image) and `cve` (one row per package, version
+//! and vulnerability).
+//!
+//! Pure parts: [`document`] (lenient borrowed serde structs), [`sbom`]
+//! (normalised packages and findings), [`purl`], [`export_key`] (image
+//! identity from Inspector's key layout), [`tables`] (Arrow/Parquet),
+//! [`transform`] (the pipeline), [`event`]. Port: [`handler::ObjectStore`],
+//! implemented in [`adapters`]. [`cli`]: offline `convert`.
+
+pub mod adapters;
+pub mod cli;
+pub mod config;
+pub mod document;
+pub mod event;
+pub mod export_key;
+pub mod handler;
+pub mod purl;
+pub mod sbom;
+pub mod tables;
+pub mod transform;

@@ -1,0 +1,200 @@
+//! SBOM benchmark: the sbom-transformer's conversion (the release binary's
+//! offline `convert`, so the figure is the conversion, not S3) on SPDX
+//! SBOMs of 2 k and 100 k packages, side by side with the Python baseline of
+//! the AWS blog's Lambda (json.load + pandas + pyarrow `to_parquet`,
+//! `tools/sbom_baseline.py`): seconds and peak RSS of each, measured the
+//! same way (a child process's `ru_maxrss`).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use e2e_tests::local_cloud::{python, LocalCloud};
+use e2e_tests::workspace::{event, function_binary, root};
+use serde_json::{json, Value};
+
+use crate::Case;
+
+const DIGEST: &str = "sha256:36c7b282abd0186e01419f2e58743e1bf635808231049bbc9d77e5a1b2c3d4e5";
+
+/// An SPDX 2.3 SBOM in Inspector's export shape with `packages` packages:
+/// OS and language packages, every fifth with one or two vulnerabilities.
+pub fn spdx_sbom(packages: usize) -> String {
+    let mut out = String::with_capacity(packages * 600);
+    out.push_str(&format!(
+        r#"{{"name":"123456789012/ECR/arn:aws:ecr:us-east-1:123456789012:repository/bench/{DIGEST}","spdxVersion":"SPDX-2.3","creationInfo":{{"created":"2026-11-20T08:30:00Z","creators":["Organization: 123456789012","Tool: Amazon Inspector SBOM Generator"]}},"documentNamespace":"ECR://arn:aws:ecr:us-east-1:123456789012:repository/bench/{DIGEST}/DEBIAN_12/null/amd64","comment":"","packages":["#
+    ));
+    for i in 0..packages {
+        if i > 0 {
+            out.push(',');
+        }
+        let (name, version, purl, source) = if i % 3 == 0 {
+            let n = format!("python-lib-{i}");
+            let v = format!("{}.{}.{}", i % 7, i % 13, i % 100);
+            let p = format!("pkg:pypi/{n}@{v}");
+            let s = format!("/usr/lib/python3/dist-packages/{n}-{v}.dist-info/METADATA");
+            (n, v, p, s)
+        } else {
+            let n = format!("libpackage{i}");
+            let v = format!("{}.{}-{}+deb12u{}", i % 9, i % 31, i % 5, i % 4);
+            let p = format!("pkg:dpkg/{n}@{v}?arch=AMD64&epoch=0&upstream={n}-{v}.src.dpkg");
+            (n, v, p, "/var/lib/dpkg/status".to_string())
+        };
+        let _ = write!(
+            out,
+            r#"{{"name":"{name}","versionInfo":"{version}","downloadLocation":"NOASSERTION","sourceInfo":"{source}","filesAnalyzed":false,"externalRefs":[{{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"{purl}"}}"#
+        );
+        if i % 5 == 0 {
+            let _ = write!(
+                out,
+                r#",{{"referenceCategory":"SECURITY","referenceType":"vulnerability","referenceLocator":"CVE-2024-{:05}"}}"#,
+                i % 40_000
+            );
+            if i % 10 == 0 {
+                let _ = write!(
+                    out,
+                    r#",{{"referenceCategory":"SECURITY","referenceType":"vulnerability","referenceLocator":"CVE-2023-{:05}"}}"#,
+                    i % 30_000
+                );
+            }
+        }
+        let _ = write!(out, r#"],"SPDXID":"SPDXRef-Package-{i}"}}"#);
+    }
+    out.push_str(r#"],"relationships":[],"SPDXID":"SPDXRef-DOCUMENT"}"#);
+    out
+}
+
+fn export_key() -> String {
+    format!(
+        "raw/SPDX_2_3_outputs_bench/account=123456789012/resource=AWS_ECR_CONTAINER_IMAGE/arn:aws:ecr:us-east-1:123456789012:repository_bench_{DIGEST}_SPDX_2_3.json"
+    )
+}
+
+/// The trigger's cold-start case (configuration only).
+pub fn trigger_case() -> Case {
+    Case {
+        function: "sbom-export-trigger",
+        env: vec![
+            ("RAW_BUCKET".into(), "bench-sbom-raw".into()),
+            (
+                "KMS_KEY_ARN".into(),
+                "arn:aws:kms:us-east-1:123456789012:key/bench".into(),
+            ),
+        ],
+        events: vec![],
+    }
+}
+
+/// The transformer's cold-start case: it converts a 2 k-package SBOM from
+/// moto's S3 before its RSS is read.
+pub async fn transformer_case(cloud: &LocalCloud) -> Case {
+    let s3 = cloud.s3().await;
+    for b in ["bench-sbom-raw", "bench-sbom-out"] {
+        let _ = s3.create_bucket().bucket(b).send().await;
+    }
+    s3.put_object()
+        .bucket("bench-sbom-raw")
+        .key(export_key())
+        .body(spdx_sbom(2_000).into_bytes().into())
+        .send()
+        .await
+        .expect("put the benchmark SBOM");
+    let mut created = event("sbom-transformer", "eventbridge-object-created");
+    created["detail"]["bucket"]["name"] = json!("bench-sbom-raw");
+    created["detail"]["object"]["key"] = json!(export_key());
+    Case {
+        function: "sbom-transformer",
+        env: vec![("TRANSFORMED_BUCKET".into(), "bench-sbom-out".into())],
+        events: vec![created],
+    }
+}
+
+fn measure(command: &[&str]) -> Value {
+    let out = std::process::Command::new(python())
+        .arg(root().join("tools/sbom_baseline.py"))
+        .arg("measure")
+        .args(command)
+        .output()
+        .expect("run the measurer");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("measurer output")
+}
+
+fn best_of(runs: usize, command: &[&str]) -> (f64, f64, Value) {
+    let mut best = (f64::INFINITY, 0.0, Value::Null);
+    for _ in 0..runs {
+        let m = measure(command);
+        let seconds = m["seconds"].as_f64().unwrap_or(f64::NAN);
+        if seconds < best.0 {
+            best = (
+                seconds,
+                m["peak_rss_kib"].as_f64().unwrap_or(f64::NAN) / 1024.0,
+                m,
+            );
+        }
+    }
+    best
+}
+
+/// The side-by-side table.
+pub fn conversion() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("sbom-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let binary = function_binary("sbom-transformer");
+    let arn = format!("arn:aws:ecr:us-east-1:123456789012:repository/bench/{DIGEST}");
+    println!(
+        "{:<10} {:>9} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
+        "packages", "file", "rust s", "python s", "speed-up", "rust RSS", "py RSS", "RSS ratio"
+    );
+    for packages in [2_000usize, 100_000] {
+        let file = dir.join(format!("sbom-{packages}.json"));
+        let text = spdx_sbom(packages);
+        std::fs::write(&file, &text).expect("write SBOM");
+        let out = dir.join(format!("out-{packages}"));
+        let (rust_s, rust_rss, _) = best_of(
+            5,
+            &[
+                binary.to_str().unwrap(),
+                "convert",
+                file.to_str().unwrap(),
+                "--out",
+                out.join("rust").to_str().unwrap(),
+                "--image-arn",
+                &arn,
+            ],
+        );
+        let python = python();
+        let baseline = root().join("tools/sbom_baseline.py");
+        let (_, py_rss, m) = best_of(
+            3,
+            &[
+                python.to_str().unwrap(),
+                baseline.to_str().unwrap(),
+                "convert",
+                file.to_str().unwrap(),
+                out.join("python").to_str().unwrap(),
+            ],
+        );
+        let py_s: f64 = serde_json::from_str::<Value>(m["stdout"].as_str().unwrap_or("{}"))
+            .ok()
+            .and_then(|v| v["seconds"].as_f64())
+            .unwrap_or(f64::NAN);
+        println!(
+            "{:<10} {:>7.1}MB {:>10.3} {:>10.3} {:>9.1}x {:>8.1}MB {:>7.1}MB {:>8.2}x",
+            packages,
+            text.len() as f64 / 1e6,
+            rust_s,
+            py_s,
+            py_s / rust_s,
+            rust_rss,
+            py_rss,
+            rust_rss / (text.len() as f64 / (1024.0 * 1024.0)),
+        );
+    }
+    println!("(rust s: the whole `convert` process; python s: json.load to to_parquet, imports excluded;");
+    println!(" RSS: peak resident set of each process; RSS ratio: rust peak RSS / SBOM file size)");
+    let _ = std::fs::remove_dir_all(Path::new(&dir));
+}
