@@ -3,6 +3,7 @@
 //! through a local Lambda Runtime API against moto server and `local-aws` on
 //! loopback, reached only through `AWS_ENDPOINT_URL_<SERVICE>`.
 
+pub mod control_plane_fixtures;
 pub mod demo;
 pub mod enricher_fixtures;
 pub mod local_cloud;

@@ -1,3 +1,7 @@
+// The handler future (EC2 and MWAA SDK calls nested in the reconcile) is
+// deeper than rustc's default layout query limit.
+#![recursion_limit = "256"]
+
 use common::Startup;
 use mwaa_endpoint_creator::{adapters, config::Config, handler::handle};
 

@@ -19,6 +19,8 @@
 //!   "Region"?}` creates or replaces one and returns its `ApplicationDetail`.
 //! * `POST .../status` `{"ApplicationName", "ApplicationStatus", "Region"?}`
 //!   sets the status (e.g. `AUTOSCALING`, `MAINTENANCE`) as the service would.
+//! * `POST .../peek` `{"ApplicationName", "Region"?}` shows the application
+//!   without counting as a DescribeApplication call.
 //! * `POST .../settle` `{"ApplicationName", "Region"?}` finishes a pending update now.
 //! * `POST .../quota` `{"KpuQuota", "Region"?}` sets the KPU quota.
 
@@ -356,6 +358,8 @@ impl Service for KinesisAnalyticsV2 {
                     Ok(())
                 })
             }
+            // What DescribeApplication would show, without counting as a describe.
+            ("POST", "peek") => self.on_app(&input, |_| Ok(())),
             ("POST", "settle") => self.on_app(&input, |app| {
                 app.finish_update();
                 Ok(())
