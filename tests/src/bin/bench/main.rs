@@ -13,6 +13,7 @@ mod enricher;
 // ~~ firewall (issue 4) modules ~~
 
 // ~~ control-plane (issue 5) modules ~~
+mod control_plane;
 
 // ~~ sbom (issue 7) modules ~~
 
@@ -91,6 +92,8 @@ async fn main() {
         // ~~ firewall (issue 4) cases ~~
 
         // ~~ control-plane (issue 5) cases ~~
+        control_plane::mwaa_case(&cloud).await,
+        control_plane::flink_case(&cloud).await,
 
         // ~~ sbom (issue 7) cases ~~
 

@@ -8,6 +8,7 @@ mod pipe_avro_enricher;
 // ~~ firewall (issue 4) modules ~~
 
 // ~~ control-plane (issue 5) modules ~~
+mod control_plane;
 
 // ~~ sbom (issue 7) modules ~~
 
@@ -39,6 +40,7 @@ async fn main() {
     // ~~ firewall (issue 4) acts ~~
 
     // ~~ control-plane (issue 5) acts ~~
+    control_plane::act(&mut demo, &cloud).await;
 
     // ~~ sbom (issue 7) acts ~~
 
