@@ -28,11 +28,22 @@ pub async fn control(cloud: &LocalCloud, path: &str, body: &Value) -> Value {
     let status = response.status();
     let body: Value = response.json().await.expect("control API answers JSON");
     if !status.is_success() {
-        let health = reqwest::get(format!("{}/_local-aws/health", cloud.local_aws.url)).await.unwrap().text().await.unwrap();
-        panic!("{path}: {status} {body} (url {}, health {health})", cloud.local_aws.url);
+        let health = reqwest::get(format!("{}/_local-aws/health", cloud.local_aws.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        panic!(
+            "{path}: {status} {body} (url {}, health {health})",
+            cloud.local_aws.url
+        );
     }
     body
 }
+
+/// An endpoint as the tests look at it: id, service name, tags.
+pub type EndpointRow = (String, String, Vec<(String, String)>);
 
 /// A VPC with two private subnets and a security group, in moto.
 pub struct Vpc {
@@ -109,11 +120,16 @@ impl Vpc {
     }
 
     /// Every endpoint of the VPC that is not deleted: (id, service, tags).
-    pub async fn live_endpoints(&self) -> Vec<(String, String, Vec<(String, String)>)> {
+    pub async fn live_endpoints(&self) -> Vec<EndpointRow> {
         let out = self
             .ec2
             .describe_vpc_endpoints()
-            .filters(Filter::builder().name("vpc-id").values(&self.vpc_id).build())
+            .filters(
+                Filter::builder()
+                    .name("vpc-id")
+                    .values(&self.vpc_id)
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -122,7 +138,9 @@ impl Vpc {
             .iter()
             .filter(|e| {
                 !matches!(
-                    e.state().map(|s| s.as_str().to_ascii_lowercase()).as_deref(),
+                    e.state()
+                        .map(|s| s.as_str().to_ascii_lowercase())
+                        .as_deref(),
                     Some("deleted" | "deleting")
                 )
             })
@@ -132,7 +150,12 @@ impl Vpc {
                     e.service_name().unwrap_or_default().to_string(),
                     e.tags()
                         .iter()
-                        .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+                        .map(|t| {
+                            (
+                                t.key().unwrap_or_default().to_string(),
+                                t.value().unwrap_or_default().to_string(),
+                            )
+                        })
                         .collect(),
                 )
             })
@@ -156,7 +179,10 @@ impl Vpc {
 
 /// A queue ARN of the MWAA service account, as environments report them.
 pub fn queue_arn(name: &str) -> String {
-    format!("arn:aws:sqs:{REGION}:123456789012:airflow-celery-{}", name.to_ascii_lowercase())
+    format!(
+        "arn:aws:sqs:{REGION}:123456789012:airflow-celery-{}",
+        name.to_ascii_lowercase()
+    )
 }
 
 /// A restrictive SQS endpoint policy naming `queues`; `Resource` is a plain
@@ -173,12 +199,15 @@ pub fn sqs_policy(queues: &[String], string_resource: bool) -> Value {
 /// The `pending.json` sample for environment `name` in `vpc`, with `status`.
 pub fn status_event(name: &str, status: &str, vpc: &Vpc, access_mode: &str) -> Value {
     let mut e = event("mwaa-endpoint-creator", "pending");
-    e["resources"] = json!([format!("arn:aws:airflow:{REGION}:123456789012:environment/{name}")]);
+    e["resources"] = json!([format!(
+        "arn:aws:airflow:{REGION}:123456789012:environment/{name}"
+    )]);
     let d = &mut e["detail"];
     d["name"] = json!(name);
     d["status"] = json!(status);
     d["celeryExecutorQueue"] = json!(queue_arn(name));
-    d["networkConfiguration"] = json!({"subnetIds": vpc.subnets, "securityGroupIds": [vpc.security_group]});
+    d["networkConfiguration"] =
+        json!({"subnetIds": vpc.subnets, "securityGroupIds": [vpc.security_group]});
     d["webserverAccessMode"] = json!(access_mode);
     e
 }
@@ -236,7 +265,12 @@ pub async fn seed_flink_app(cloud: &LocalCloud, parallelism: u32, per_kpu: u32) 
 
 /// The application's parallelism description, without counting as a describe.
 pub async fn flink_parallelism(cloud: &LocalCloud) -> (String, Value) {
-    let d = control(cloud, "kinesis-analytics-v2/peek", &json!({"ApplicationName": FLINK_APP})).await;
+    let d = control(
+        cloud,
+        "kinesis-analytics-v2/peek",
+        &json!({"ApplicationName": FLINK_APP}),
+    )
+    .await;
     let detail = &d["ApplicationDetail"];
     (
         detail["ApplicationStatus"].as_str().unwrap().to_string(),

@@ -40,9 +40,11 @@ fn targets(state: &Value) -> Vec<String> {
 
 fn is_loop_bound(state: &Value) -> bool {
     state["Type"] == "Choice"
-        && state["Choices"].as_array().unwrap().iter().any(|c| {
-            c["NumericGreaterThanEqualsPath"] == "$.loop.maxLoops"
-        })
+        && state["Choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["NumericGreaterThanEqualsPath"] == "$.loop.maxLoops")
 }
 
 #[test]
@@ -53,15 +55,32 @@ fn every_state_is_reachable_every_target_exists_and_tasks_catch_into_fail_states
     let mut seen = BTreeSet::from([start.to_string()]);
     let mut todo = vec![start.to_string()];
     while let Some(name) = todo.pop() {
-        let state = states.get(&name).unwrap_or_else(|| panic!("{name} is a target but no state"));
+        let state = states
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name} is a target but no state"));
         let kind = state["Type"].as_str().unwrap();
         let terminal = matches!(kind, "Succeed" | "Fail") || state["End"] == true;
-        assert_eq!(terminal, targets(state).is_empty(), "{name}: a state either ends or goes on");
+        assert_eq!(
+            terminal,
+            targets(state).is_empty(),
+            "{name}: a state either ends or goes on"
+        );
         if kind == "Task" {
             let catch = &state["Catch"][0];
-            assert_eq!(catch["ErrorEquals"], json!(["States.ALL"]), "{name} catches everything");
-            assert_eq!(states[catch["Next"].as_str().unwrap()]["Type"], "Fail", "{name}");
-            assert!(state["Retry"].as_array().is_some_and(|r| !r.is_empty()), "{name} retries");
+            assert_eq!(
+                catch["ErrorEquals"],
+                json!(["States.ALL"]),
+                "{name} catches everything"
+            );
+            assert_eq!(
+                states[catch["Next"].as_str().unwrap()]["Type"],
+                "Fail",
+                "{name}"
+            );
+            assert!(
+                state["Retry"].as_array().is_some_and(|r| !r.is_empty()),
+                "{name} retries"
+            );
         }
         for t in targets(state) {
             if seen.insert(t.clone()) {
@@ -84,7 +103,12 @@ fn every_cycle_passes_a_loop_bound() {
         .map(|(n, s)| (n.as_str(), targets(s)))
         .collect();
     assert!(states.values().filter(|s| is_loop_bound(s)).count() >= 2);
-    fn visit<'a>(n: &'a str, g: &'a BTreeMap<&str, Vec<String>>, path: &mut Vec<&'a str>, done: &mut BTreeSet<&'a str>) {
+    fn visit<'a>(
+        n: &'a str,
+        g: &'a BTreeMap<&str, Vec<String>>,
+        path: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) {
         if done.contains(n) {
             return;
         }
@@ -137,7 +161,11 @@ fn run(script: &mut dyn FnMut(&str, &Value) -> Value) -> Vec<String> {
                     };
                     out.insert(key, value);
                 }
-                set(&mut data, s["ResultPath"].as_str().unwrap(), Value::Object(out));
+                set(
+                    &mut data,
+                    s["ResultPath"].as_str().unwrap(),
+                    Value::Object(out),
+                );
                 s["Next"].as_str().unwrap().to_string()
             }
             "Task" => {
@@ -159,7 +187,10 @@ fn run(script: &mut dyn FnMut(&str, &Value) -> Value) -> Vec<String> {
                     if let Some(x) = c.get("StringEquals") {
                         v == *x
                     } else {
-                        v.as_f64().unwrap() >= get(&data, c["NumericGreaterThanEqualsPath"].as_str().unwrap()).as_f64().unwrap()
+                        v.as_f64().unwrap()
+                            >= get(&data, c["NumericGreaterThanEqualsPath"].as_str().unwrap())
+                                .as_f64()
+                                .unwrap()
                     }
                 })
                 .map_or(&s["Default"], |c| &c["Next"])
@@ -174,18 +205,25 @@ fn run(script: &mut dyn FnMut(&str, &Value) -> Value) -> Vec<String> {
 }
 
 fn get(data: &Value, path: &str) -> Value {
-    data.pointer(&path.trim_start_matches('$').replace('.', "/")).cloned().unwrap_or(Value::Null)
+    data.pointer(&path.trim_start_matches('$').replace('.', "/"))
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 fn set(data: &mut Value, path: &str, value: Value) {
     // Every ResultPath of the definition is one top-level key.
-    let key = path.strip_prefix("$.").unwrap_or_else(|| panic!("ResultPath {path}"));
+    let key = path
+        .strip_prefix("$.")
+        .unwrap_or_else(|| panic!("ResultPath {path}"));
     assert!(!key.contains('.'), "ResultPath {path}");
     data.as_object_mut().unwrap().insert(key.to_string(), value);
 }
 
 fn eval(expr: &str, data: &Value) -> Value {
-    if let Some(arg) = expr.strip_prefix("States.StringToJson('").and_then(|r| r.strip_suffix("')")) {
+    if let Some(arg) = expr
+        .strip_prefix("States.StringToJson('")
+        .and_then(|r| r.strip_suffix("')"))
+    {
         // The default parameter values, as DefinitionSubstitutions fill them in.
         return json!(match arg {
             "${UpdateWaitSeconds}" => 60,
@@ -194,7 +232,10 @@ fn eval(expr: &str, data: &Value) -> Value {
             other => panic!("{other}"),
         });
     }
-    if let Some(inner) = expr.strip_prefix("States.MathAdd(").and_then(|r| r.strip_suffix(", 1)")) {
+    if let Some(inner) = expr
+        .strip_prefix("States.MathAdd(")
+        .and_then(|r| r.strip_suffix(", 1)"))
+    {
         return json!(get(data, inner).as_i64().unwrap() + 1);
     }
     get(data, expr)
@@ -217,10 +258,30 @@ fn a_scale_waits_for_the_update_cools_down_and_stops_at_the_limit() {
         other => panic!("{other}"),
     });
     let expected = [
-        "Start", "Scale", "Scaled?", "WaitForUpdate", "DescribeApplication", "StillUpdating?", "CountWait", "WaitBound?",
-        "WaitForUpdate", "DescribeApplication", "StillUpdating?", "CountWait", "WaitBound?", "WaitForUpdate",
-        "DescribeApplication", "StillUpdating?", "CoolDown", "DescribeAlarm", "StillInAlarm?", "CountRound",
-        "RoundBound?", "Scale", "Scaled?", "AtLimit",
+        "Start",
+        "Scale",
+        "Scaled?",
+        "WaitForUpdate",
+        "DescribeApplication",
+        "StillUpdating?",
+        "CountWait",
+        "WaitBound?",
+        "WaitForUpdate",
+        "DescribeApplication",
+        "StillUpdating?",
+        "CountWait",
+        "WaitBound?",
+        "WaitForUpdate",
+        "DescribeApplication",
+        "StillUpdating?",
+        "CoolDown",
+        "DescribeAlarm",
+        "StillInAlarm?",
+        "CountRound",
+        "RoundBound?",
+        "Scale",
+        "Scaled?",
+        "AtLimit",
     ];
     assert_eq!(path, expected);
 }
@@ -234,7 +295,11 @@ fn alarms_that_never_clear_and_rollbacks_end_in_fail_states() {
         other => panic!("{other}"),
     });
     assert_eq!(path.last().unwrap(), "LoopBoundReached");
-    assert_eq!(path.iter().filter(|s| *s == "Scale").count(), 20, "MaxLoops rounds");
+    assert_eq!(
+        path.iter().filter(|s| *s == "Scale").count(),
+        20,
+        "MaxLoops rounds"
+    );
 
     let path = run(&mut |task, _| match task {
         "Scale" => json!({"action": "scaled", "targetKpu": 4}),
@@ -268,7 +333,12 @@ fn mwaa_creator_is_serialised_and_its_triggers_retry_into_a_dead_letter_queue() 
         json!({"action": "reconcile"})
     );
     for e in [rule, reconcile] {
-        assert!(e["Properties"]["RetryPolicy"]["MaximumRetryAttempts"].as_u64().unwrap() > 0);
+        assert!(
+            e["Properties"]["RetryPolicy"]["MaximumRetryAttempts"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
         assert!(e["Properties"]["DeadLetterConfig"]["Arn"].is_object());
     }
 }
@@ -280,6 +350,8 @@ fn schedules_carry_their_target_and_a_time_zone() {
         assert!(s["ScheduleExpressionTimezone"].is_object(), "{name}");
         let input = s["Target"]["Input"].to_string();
         assert!(input.contains("targetKpu"), "{name}: {input}");
-        assert!(s["Target"]["RetryPolicy"].is_object() && s["Target"]["DeadLetterConfig"].is_object());
+        assert!(
+            s["Target"]["RetryPolicy"].is_object() && s["Target"]["DeadLetterConfig"].is_object()
+        );
     }
 }

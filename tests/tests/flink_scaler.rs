@@ -15,7 +15,14 @@ fn success(outcome: InvocationOutcome) -> Value {
     }
 }
 
-async fn scaler(cloud: &LocalCloud, operation: &str, out: &str, inn: &str, min: &str, max: &str) -> FunctionProcess {
+async fn scaler(
+    cloud: &LocalCloud,
+    operation: &str,
+    out: &str,
+    inn: &str,
+    min: &str,
+    max: &str,
+) -> FunctionProcess {
     flink_function(
         cloud,
         &[
@@ -34,7 +41,12 @@ async fn scaler(cloud: &LocalCloud, operation: &str, out: &str, inn: &str, min: 
 }
 
 async fn settle(cloud: &LocalCloud) {
-    control(cloud, "kinesis-analytics-v2/settle", &json!({"ApplicationName": FLINK_APP})).await;
+    control(
+        cloud,
+        "kinesis-analytics-v2/settle",
+        &json!({"ApplicationName": FLINK_APP}),
+    )
+    .await;
 }
 
 /// (action, fromKpu, targetKpu) of an output.
@@ -66,8 +78,14 @@ async fn capacity_table_through_the_api_with_ppk_above_one_and_multiply_divide()
     settle(&cloud).await;
     let (status, p2) = flink_parallelism(&cloud).await;
     assert_eq!(status, "RUNNING");
-    assert_eq!((p2["Parallelism"].clone(), p2["ParallelismPerKPU"].clone()), (json!(8), json!(2)));
-    assert_eq!(p2["AutoScalingEnabled"], false, "the scaler turns service autoscaling off");
+    assert_eq!(
+        (p2["Parallelism"].clone(), p2["ParallelismPerKPU"].clone()),
+        (json!(8), json!(2))
+    );
+    assert_eq!(
+        p2["AutoScalingEnabled"], false,
+        "the scaler turns service autoscaling off"
+    );
     assert_ne!(p, p2);
 
     // 4 KPU x 2 = 8 > max 6: clamped to 6 KPU (parallelism 12), still "scaled".
@@ -82,7 +100,11 @@ async fn capacity_table_through_the_api_with_ppk_above_one_and_multiply_divide()
     assert_eq!(flink_parallelism(&cloud).await.0, "RUNNING");
 
     // Scale in: 6 / 2 = 3 KPU = parallelism 6.
-    let out = success(f.invoke(&event("flink-scaler", "scale-in-alarm")).await.unwrap());
+    let out = success(
+        f.invoke(&event("flink-scaler", "scale-in-alarm"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(summary(&out), ("scaled".into(), 6, 3));
     settle(&cloud).await;
     assert_eq!(flink_parallelism(&cloud).await.1["Parallelism"], 6);
@@ -102,9 +124,17 @@ async fn capacity_table_with_ppk_one_and_add_subtract_down_to_the_minimum() {
     }
     assert_eq!(
         steps,
-        [("scaled".into(), 5, 3), ("scaled".into(), 3, 2), ("at_limit".into(), 2, 2)]
+        [
+            ("scaled".into(), 5, 3),
+            ("scaled".into(), 3, 2),
+            ("at_limit".into(), 2, 2)
+        ]
     );
-    let out = success(f.invoke(&event("flink-scaler", "scale-out-alarm")).await.unwrap());
+    let out = success(
+        f.invoke(&event("flink-scaler", "scale-out-alarm"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(summary(&out), ("scaled".into(), 2, 5));
     settle(&cloud).await;
     assert_eq!(flink_parallelism(&cloud).await.1["Parallelism"], 5);
@@ -127,9 +157,13 @@ async fn direction_comes_from_the_exact_alarm_name() {
     .await;
     let mut alarm = event("flink-scaler", "scale-in-alarm");
     alarm["detail"]["alarmName"] = json!("ScaleInAlarm-ScaleOutJob");
-    alarm["resources"] = json!(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:ScaleInAlarm-ScaleOutJob"]);
+    alarm["resources"] =
+        json!(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:ScaleInAlarm-ScaleOutJob"]);
     let out = success(f.invoke(&alarm).await.unwrap());
-    assert_eq!((summary(&out), out["direction"].clone()), (("scaled".into(), 4, 2), json!("in")));
+    assert_eq!(
+        (summary(&out), out["direction"].clone()),
+        (("scaled".into(), 4, 2), json!("in"))
+    );
 
     // An alarm that is not configured is rejected, never guessed.
     alarm["detail"]["alarmName"] = json!("ScaleOutAlarm-ScaleOutJob-2");
@@ -152,7 +186,11 @@ async fn a_stale_token_race_is_retried_with_a_fresh_describe() {
                 "error": {"code": "ConcurrentModificationException", "status": 400, "message": "stale token"}}),
     )
     .await;
-    let out = success(f.invoke(&event("flink-scaler", "scale-out-alarm")).await.unwrap());
+    let out = success(
+        f.invoke(&event("flink-scaler", "scale-out-alarm"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(summary(&out), ("scaled".into(), 2, 4));
     let log: Vec<Value> = reqwest::get(format!("{}/_local-aws/requests", cloud.local_aws.url))
         .await
@@ -192,7 +230,10 @@ async fn an_updating_application_is_left_alone_and_a_persistent_resource_in_use_
     assert_eq!(out["action"], "not_running");
     assert_eq!(out["applicationStatus"], "UPDATING");
     // A schedule fails (retryable) so EventBridge Scheduler retries it.
-    let outcome = f.invoke(&event("flink-scaler", "schedule-scale-up")).await.unwrap();
+    let outcome = f
+        .invoke(&event("flink-scaler", "schedule-scale-up"))
+        .await
+        .unwrap();
     assert_eq!(outcome.error().unwrap().0, "ApplicationBusy");
     settle(&cloud).await;
 
@@ -207,7 +248,10 @@ async fn an_updating_application_is_left_alone_and_a_persistent_resource_in_use_
     let outcome = f.invoke(&alarm).await.unwrap();
     let (kind, message) = outcome.error().unwrap();
     assert_eq!(kind, "ResourceInUseException");
-    assert!(message.contains("after 3 describe-and-update attempts"), "{message}");
+    assert!(
+        message.contains("after 3 describe-and-update attempts"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -217,16 +261,35 @@ async fn a_window_across_midnight_sets_each_target_when_its_schedule_fires() {
     let f = scaler(&cloud, "Multiply/Divide", "2", "2", "1", "10").await;
     // The template's schedules fire 22:00 (up) then 06:00 (down) local time:
     // each payload carries its target, so the clock never enters the decision.
-    let up = success(f.invoke(&event("flink-scaler", "schedule-scale-up")).await.unwrap());
+    let up = success(
+        f.invoke(&event("flink-scaler", "schedule-scale-up"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(summary(&up), ("scaled".into(), 2, 8));
     settle(&cloud).await;
-    assert_eq!(flink_parallelism(&cloud).await.1["Parallelism"], 16, "8 KPU x PPK 2");
+    assert_eq!(
+        flink_parallelism(&cloud).await.1["Parallelism"],
+        16,
+        "8 KPU x PPK 2"
+    );
     // Redelivered: nothing to do.
-    let again = success(f.invoke(&event("flink-scaler", "schedule-scale-up")).await.unwrap());
+    let again = success(
+        f.invoke(&event("flink-scaler", "schedule-scale-up"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(summary(&again), ("noop".into(), 8, 8));
-    let down = success(f.invoke(&event("flink-scaler", "schedule-scale-down")).await.unwrap());
+    let down = success(
+        f.invoke(&event("flink-scaler", "schedule-scale-down"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(summary(&down), ("scaled".into(), 8, 2));
     settle(&cloud).await;
     let (_, p) = flink_parallelism(&cloud).await;
-    assert_eq!((p["Parallelism"].clone(), p["ParallelismPerKPU"].clone()), (json!(4), json!(2)));
+    assert_eq!(
+        (p["Parallelism"].clone(), p["ParallelismPerKPU"].clone()),
+        (json!(4), json!(2))
+    );
 }

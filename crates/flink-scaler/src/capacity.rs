@@ -144,9 +144,7 @@ impl ScalingRule {
             (Operation::AddSubtract, Direction::Out) => {
                 current.saturating_add(self.scale_out_factor)
             }
-            (Operation::AddSubtract, Direction::In) => {
-                current.saturating_sub(self.scale_in_factor)
-            }
+            (Operation::AddSubtract, Direction::In) => current.saturating_sub(self.scale_in_factor),
         }
     }
 }
@@ -236,15 +234,30 @@ mod tests {
             (MUL, Direction::Out, 1, scale(1, 2, false)),
             (MUL, Direction::Out, 4, scale(4, 8, false)),
             (MUL, Direction::Out, 6, scale(6, 10, true)),
-            (MUL, Direction::Out, 10, Step::AtLimit { kpu: 10, limit: 10 }),
-            (MUL, Direction::Out, 12, Step::AtLimit { kpu: 12, limit: 10 }),
+            (
+                MUL,
+                Direction::Out,
+                10,
+                Step::AtLimit { kpu: 10, limit: 10 },
+            ),
+            (
+                MUL,
+                Direction::Out,
+                12,
+                Step::AtLimit { kpu: 12, limit: 10 },
+            ),
             (MUL, Direction::In, 8, scale(8, 4, false)),
             (MUL, Direction::In, 5, scale(5, 2, false)),
             (MUL, Direction::In, 3, scale(3, 1, false)),
             (MUL, Direction::In, 1, Step::AtLimit { kpu: 1, limit: 1 }),
             (ADD, Direction::Out, 1, scale(1, 4, false)),
             (ADD, Direction::Out, 8, scale(8, 10, true)),
-            (ADD, Direction::Out, 10, Step::AtLimit { kpu: 10, limit: 10 }),
+            (
+                ADD,
+                Direction::Out,
+                10,
+                Step::AtLimit { kpu: 10, limit: 10 },
+            ),
             (ADD, Direction::In, 10, scale(10, 8, false)),
             (ADD, Direction::In, 2, scale(2, 1, true)),
             (ADD, Direction::In, 1, Step::AtLimit { kpu: 1, limit: 1 }),
@@ -320,7 +333,10 @@ mod tests {
             scale_out_factor: 1,
             ..MUL
         };
-        assert!(rule.validate().unwrap_err().contains("SCALE_OUT_FACTOR (1)"));
+        assert!(rule
+            .validate()
+            .unwrap_err()
+            .contains("SCALE_OUT_FACTOR (1)"));
         let rule = ScalingRule {
             scale_in_factor: 0,
             ..ADD

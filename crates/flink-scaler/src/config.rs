@@ -16,12 +16,11 @@ pub fn from_env(env: &mut Env) -> Settings {
         "APPLICATION_NAME",
         "the name of the Managed Service for Apache Flink application",
     );
-    if !application.is_empty()
-        && !(application.len() <= 128
-            && application
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)))
-    {
+    let well_formed = application.len() <= 128
+        && application
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !application.is_empty() && !well_formed {
         env.problem(
             "APPLICATION_NAME",
             "must be 1-128 characters of letters, digits, '_', '.', '-'",
@@ -58,15 +57,12 @@ pub fn from_env(env: &mut Env) -> Settings {
     if let Err(e) = limits.validate() {
         env.problem("MIN_KPU", e);
     }
-    let max_attempts = env.parse_with(
-        "UPDATE_ATTEMPTS",
-        4,
-        "an integer from 1 to 10",
-        |v| match v.parse::<u32>() {
-            Ok(n @ 1..=10) => Ok(n),
-            _ => Err("out of range"),
-        },
-    );
+    let max_attempts = env.parse_with("UPDATE_ATTEMPTS", 4, "an integer from 1 to 10", |v| match v
+        .parse::<u32>(
+    ) {
+        Ok(n @ 1..=10) => Ok(n),
+        _ => Err("out of range"),
+    });
     Settings {
         application,
         policy: Policy {
@@ -93,7 +89,11 @@ mod tests {
         assert!(env.finish(()).is_ok());
         assert_eq!(s.policy.rule.operation, Operation::MultiplyDivide);
         assert_eq!(
-            (s.policy.limits.min_kpu, s.policy.limits.max_kpu, s.policy.limits.quota_kpu),
+            (
+                s.policy.limits.min_kpu,
+                s.policy.limits.max_kpu,
+                s.policy.limits.quota_kpu
+            ),
             (1, 10, 64)
         );
 

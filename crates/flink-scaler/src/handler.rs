@@ -126,7 +126,6 @@ pub async fn handle<A: FlinkApplications>(
     unreachable!("the loop returns on its last attempt")
 }
 
-
 fn finish(outcome: Outcome, metrics: &common::metrics::Metrics, source: &str) -> Outcome {
     let name = match outcome.action {
         Action::Scaled => "Scaled",
@@ -238,7 +237,10 @@ mod tests {
     }
 
     fn conflict() -> UpdateError {
-        UpdateError::Conflict(FunctionError::retryable("ConcurrentModificationException", "stale"))
+        UpdateError::Conflict(FunctionError::retryable(
+            "ConcurrentModificationException",
+            "stale",
+        ))
     }
 
     #[tokio::test(start_paused = true)]
@@ -247,7 +249,10 @@ mod tests {
         let out = handle(alarm("hot"), Invocation::for_test(), &apps, &settings(3))
             .await
             .unwrap();
-        assert_eq!((out.action, out.from_kpu, out.target_kpu), (Action::Scaled, 2, 3));
+        assert_eq!(
+            (out.action, out.from_kpu, out.target_kpu),
+            (Action::Scaled, 2, 3)
+        );
         assert_eq!(*apps.updates.lock().unwrap(), [(6, Some("t1".to_string()))]);
     }
 
@@ -260,7 +265,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind, "ResourceInUseException");
         assert!(err.is_retryable());
-        assert!(err.message.contains("after 3 describe-and-update attempts"), "{}", err.message);
+        assert!(
+            err.message.contains("after 3 describe-and-update attempts"),
+            "{}",
+            err.message
+        );
         assert!(apps.updates.lock().unwrap().is_empty());
     }
 
@@ -269,7 +278,10 @@ mod tests {
         let apps = FakeApps::new(
             4,
             2,
-            vec![UpdateError::Failed(FunctionError::permanent("InvalidArgumentException", "quota"))],
+            vec![UpdateError::Failed(FunctionError::permanent(
+                "InvalidArgumentException",
+                "quota",
+            ))],
         );
         let err = handle(alarm("hot"), Invocation::for_test(), &apps, &settings(3))
             .await
@@ -281,9 +293,14 @@ mod tests {
     async fn schedule_on_a_busy_application_fails_for_the_scheduler_to_retry() {
         let apps = FakeApps::new(4, 2, vec![]);
         apps.app.lock().unwrap().status = "UPDATING".into();
-        let err = handle(json!({"targetKpu": 3}), Invocation::for_test(), &apps, &settings(3))
-            .await
-            .unwrap_err();
+        let err = handle(
+            json!({"targetKpu": 3}),
+            Invocation::for_test(),
+            &apps,
+            &settings(3),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.kind, "ApplicationBusy");
         assert!(err.is_retryable());
     }
@@ -291,13 +308,26 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn bad_events_and_unknown_alarms_are_permanent() {
         let apps = FakeApps::new(4, 2, vec![]);
-        let err = handle(json!({"hello": 1}), Invocation::for_test(), &apps, &settings(3))
-            .await
-            .unwrap_err();
+        let err = handle(
+            json!({"hello": 1}),
+            Invocation::for_test(),
+            &apps,
+            &settings(3),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.kind, "InvalidEvent");
-        let err = handle(alarm("ScaleOut-hot"), Invocation::for_test(), &apps, &settings(3))
-            .await
-            .unwrap_err();
-        assert_eq!((err.kind.as_str(), err.is_retryable()), ("UnknownAlarm", false));
+        let err = handle(
+            alarm("ScaleOut-hot"),
+            Invocation::for_test(),
+            &apps,
+            &settings(3),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            (err.kind.as_str(), err.is_retryable()),
+            ("UnknownAlarm", false)
+        );
     }
 }

@@ -114,16 +114,17 @@ pub enum Decision {
 pub fn decide(request: &Request, app: &Application, policy: &Policy) -> Decision {
     let current = app.current_kpu();
     let ppk = app.parallelism_per_kpu;
-    let outcome = |action, target_kpu, clamped, direction: Option<Direction>, reason: String| Outcome {
-        action,
-        application_status: app.status.clone(),
-        from_kpu: current,
-        target_kpu,
-        parallelism_per_kpu: ppk,
-        clamped,
-        direction: direction.map(Direction::as_str),
-        reason,
-    };
+    let outcome =
+        |action, target_kpu, clamped, direction: Option<Direction>, reason: String| Outcome {
+            action,
+            application_status: app.status.clone(),
+            from_kpu: current,
+            target_kpu,
+            parallelism_per_kpu: ppk,
+            clamped,
+            direction: direction.map(Direction::as_str),
+            reason,
+        };
     match request {
         Request::Alarm { name, arn, state } => {
             let Some(direction) = policy.alarms.direction(name, arn.as_deref()) else {
@@ -156,7 +157,10 @@ pub fn decide(request: &Request, app: &Application, policy: &Policy) -> Decision
                     kpu,
                     false,
                     Some(direction),
-                    format!("{kpu} KPU is at the limit of {limit} for scaling {}", direction.as_str()),
+                    format!(
+                        "{kpu} KPU is at the limit of {limit} for scaling {}",
+                        direction.as_str()
+                    ),
                 )),
                 Step::Scale { from, to, clamped } => Decision::Update {
                     target_kpu: to,
@@ -291,7 +295,11 @@ mod tests {
         let mut a = app("RUNNING", 2, 1);
         a.current_parallelism = 6;
         match decide(&alarm("out", "ALARM"), &a, &policy()) {
-            Decision::Update { outcome, target_kpu, .. } => {
+            Decision::Update {
+                outcome,
+                target_kpu,
+                ..
+            } => {
                 assert_eq!((outcome.from_kpu, target_kpu), (6, 8));
                 assert!(outcome.clamped);
             }
@@ -306,11 +314,30 @@ mod tests {
             Decision::Finish(o) => o.action,
             other => panic!("{other:?}"),
         };
-        assert_eq!(finish(decide(&alarm("out", "ALARM"), &app("RUNNING", 8, 1), &p)), Action::AtLimit);
-        assert_eq!(finish(decide(&alarm("in", "ALARM"), &app("RUNNING", 1, 1), &p)), Action::AtLimit);
-        assert_eq!(finish(decide(&alarm("out", "ALARM"), &app("UPDATING", 2, 1), &p)), Action::NotRunning);
-        assert_eq!(finish(decide(&alarm("out", "ALARM"), &app("AUTOSCALING", 2, 1), &p)), Action::NotRunning);
-        assert_eq!(finish(decide(&alarm("out", "OK"), &app("RUNNING", 2, 1), &p)), Action::Noop);
+        assert_eq!(
+            finish(decide(&alarm("out", "ALARM"), &app("RUNNING", 8, 1), &p)),
+            Action::AtLimit
+        );
+        assert_eq!(
+            finish(decide(&alarm("in", "ALARM"), &app("RUNNING", 1, 1), &p)),
+            Action::AtLimit
+        );
+        assert_eq!(
+            finish(decide(&alarm("out", "ALARM"), &app("UPDATING", 2, 1), &p)),
+            Action::NotRunning
+        );
+        assert_eq!(
+            finish(decide(
+                &alarm("out", "ALARM"),
+                &app("AUTOSCALING", 2, 1),
+                &p
+            )),
+            Action::NotRunning
+        );
+        assert_eq!(
+            finish(decide(&alarm("out", "OK"), &app("RUNNING", 2, 1), &p)),
+            Action::Noop
+        );
         assert!(matches!(
             decide(&alarm("ScaleOutAlarm-x", "ALARM"), &app("RUNNING", 2, 1), &p),
             Decision::Reject(m) if m.contains("neither SCALE_OUT_ALARM")
@@ -340,7 +367,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match decide(&schedule(20), &app("RUNNING", 4, 1), &p) {
-            Decision::Update { target_kpu, outcome, .. } => {
+            Decision::Update {
+                target_kpu,
+                outcome,
+                ..
+            } => {
                 assert_eq!(target_kpu, 8);
                 assert!(outcome.clamped);
             }
@@ -348,8 +379,14 @@ mod tests {
         }
         assert!(matches!(decide(&schedule(2), &app("RUNNING", 4, 2), &p),
             Decision::Finish(o) if o.action == Action::Noop));
-        assert!(matches!(decide(&schedule(2), &app("UPDATING", 4, 2), &p), Decision::Busy(_)));
-        assert!(matches!(decide(&schedule(2), &app("MAINTENANCE", 4, 2), &p), Decision::Busy(_)));
+        assert!(matches!(
+            decide(&schedule(2), &app("UPDATING", 4, 2), &p),
+            Decision::Busy(_)
+        ));
+        assert!(matches!(
+            decide(&schedule(2), &app("MAINTENANCE", 4, 2), &p),
+            Decision::Busy(_)
+        ));
         assert!(matches!(decide(&schedule(2), &app("READY", 4, 2), &p),
             Decision::Finish(o) if o.action == Action::NotRunning));
     }

@@ -63,8 +63,8 @@ impl Request {
     /// Reads either shape; the error names the field and the shapes accepted.
     pub fn parse(event: Value) -> Result<Request, String> {
         if event.get("targetKpu").is_some() {
-            let s: ScheduleInput = common::events::from_value(event)
-                .map_err(|e| format!("schedule payload: {e}"))?;
+            let s: ScheduleInput =
+                common::events::from_value(event).map_err(|e| format!("schedule payload: {e}"))?;
             if s.target_kpu == 0 {
                 return Err("schedule payload: targetKpu must be at least 1".into());
             }
@@ -74,8 +74,8 @@ impl Request {
             });
         }
         if event.get("detail-type").is_some() {
-            let a: AlarmEvent = common::events::from_value(event)
-                .map_err(|e| format!("alarm event: {e}"))?;
+            let a: AlarmEvent =
+                common::events::from_value(event).map_err(|e| format!("alarm event: {e}"))?;
             if a.detail_type != ALARM_DETAIL_TYPE {
                 return Err(format!(
                     "alarm event: detail-type is {:?}, expected {ALARM_DETAIL_TYPE:?}",
@@ -139,7 +139,9 @@ mod tests {
             r,
             Request::Alarm {
                 name: "ScaleOutAlarm-app".into(),
-                arn: Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:ScaleOutAlarm-app".into()),
+                arn: Some(
+                    "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ScaleOutAlarm-app".into()
+                ),
                 state: "ALARM".into()
             }
         );
@@ -159,7 +161,10 @@ mod tests {
     #[test]
     fn malformed_events_name_the_field() {
         let e = Request::parse(json!({"targetKpu": "8"})).unwrap_err();
-        assert!(e.starts_with("schedule payload: targetKpu: invalid type"), "{e}");
+        assert!(
+            e.starts_with("schedule payload: targetKpu: invalid type"),
+            "{e}"
+        );
         let e = Request::parse(json!({"targetKpu": 0})).unwrap_err();
         assert!(e.contains("at least 1"), "{e}");
         let e = Request::parse(json!({"targetKpu": -2})).unwrap_err();
@@ -167,13 +172,20 @@ mod tests {
         let mut ev = alarm_event("a", "ALARM");
         ev["detail"]["state"] = json!({});
         let e = Request::parse(ev).unwrap_err();
-        assert!(e.starts_with("alarm event: detail.state: missing field `value`"), "{e}");
+        assert!(
+            e.starts_with("alarm event: detail.state: missing field `value`"),
+            "{e}"
+        );
         let mut ev = alarm_event("a", "ALARM");
         ev["detail-type"] = json!("EC2 Instance State-change Notification");
-        assert!(Request::parse(ev).unwrap_err().contains("expected \"CloudWatch Alarm State Change\""));
-        assert!(Request::parse(json!({"message": "Triggering Scheduled Scaling"}))
+        assert!(Request::parse(ev)
             .unwrap_err()
-            .contains("neither a schedule payload"));
+            .contains("expected \"CloudWatch Alarm State Change\""));
+        assert!(
+            Request::parse(json!({"message": "Triggering Scheduled Scaling"}))
+                .unwrap_err()
+                .contains("neither a schedule payload")
+        );
     }
 
     #[test]
@@ -184,8 +196,14 @@ mod tests {
             scale_out: "ScaleOutAlarm-ScaleOutJob".into(),
             scale_in: "ScaleInAlarm-ScaleOutJob".into(),
         };
-        assert_eq!(alarms.direction("ScaleInAlarm-ScaleOutJob", None), Some(Direction::In));
-        assert_eq!(alarms.direction("ScaleOutAlarm-ScaleOutJob", None), Some(Direction::Out));
+        assert_eq!(
+            alarms.direction("ScaleInAlarm-ScaleOutJob", None),
+            Some(Direction::In)
+        );
+        assert_eq!(
+            alarms.direction("ScaleOutAlarm-ScaleOutJob", None),
+            Some(Direction::Out)
+        );
         assert_eq!(alarms.direction("ScaleOutAlarm", None), None);
         assert_eq!(alarms.direction("scaleoutalarm-scaleoutjob", None), None);
         let by_arn = Alarms {
@@ -193,7 +211,10 @@ mod tests {
             scale_in: "cold".into(),
         };
         assert_eq!(
-            by_arn.direction("hot", Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:hot")),
+            by_arn.direction(
+                "hot",
+                Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:hot")
+            ),
             Some(Direction::Out)
         );
         assert_eq!(by_arn.direction("hot", None), None);

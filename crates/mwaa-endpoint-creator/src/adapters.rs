@@ -66,19 +66,27 @@ impl Network for Ec2Network {
                 .send()
                 .await
                 .map_err(|e| FunctionError::from_sdk("ec2:DescribeVpcEndpoints", &e))?;
-            found.extend(out.vpc_endpoints().iter().map(|e| Endpoint {
-                id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
-                vpc_id: e.vpc_id().unwrap_or_default().to_string(),
-                service_name: e.service_name().unwrap_or_default().to_string(),
-                state: e.state().map(|s| s.as_str().to_ascii_lowercase()).unwrap_or_default(),
-                endpoint_type: e
-                    .vpc_endpoint_type()
-                    .map(|t| t.as_str().to_ascii_lowercase())
-                    .unwrap_or_default(),
-                subnet_ids: e.subnet_ids().to_vec(),
-                policy: e.policy_document().map(str::to_string),
+            found.extend(out.vpc_endpoints().iter().map(|e| {
+                Endpoint {
+                    id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
+                    vpc_id: e.vpc_id().unwrap_or_default().to_string(),
+                    service_name: e.service_name().unwrap_or_default().to_string(),
+                    state: e
+                        .state()
+                        .map(|s| s.as_str().to_ascii_lowercase())
+                        .unwrap_or_default(),
+                    endpoint_type: e
+                        .vpc_endpoint_type()
+                        .map(|t| t.as_str().to_ascii_lowercase())
+                        .unwrap_or_default(),
+                    subnet_ids: e.subnet_ids().to_vec(),
+                    policy: e.policy_document().map(str::to_string),
+                }
             }));
-            next_token = out.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            next_token = out
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
             if next_token.is_none() {
                 return Ok(found);
             }
@@ -115,7 +123,12 @@ impl Network for Ec2Network {
         out.vpc_endpoint()
             .and_then(|e| e.vpc_endpoint_id())
             .map(str::to_string)
-            .ok_or_else(|| FunctionError::retryable("IncompleteResponse", "CreateVpcEndpoint returned no endpoint id"))
+            .ok_or_else(|| {
+                FunctionError::retryable(
+                    "IncompleteResponse",
+                    "CreateVpcEndpoint returned no endpoint id",
+                )
+            })
     }
 
     async fn set_policy(&self, endpoint_id: &str, policy: &str) -> Result<(), FunctionError> {
@@ -151,7 +164,10 @@ impl Network for Ec2Network {
         if failed.is_empty() {
             Ok(())
         } else {
-            Err(FunctionError::retryable("DeleteVpcEndpointsFailed", failed.join("; ")))
+            Err(FunctionError::retryable(
+                "DeleteVpcEndpointsFailed",
+                failed.join("; "),
+            ))
         }
     }
 }
@@ -174,7 +190,10 @@ impl Environments for Mwaa {
                 .await
                 .map_err(|e| FunctionError::from_sdk("airflow:ListEnvironments", &e))?;
             names.extend(out.environments().iter().cloned());
-            next_token = out.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            next_token = out
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
             if next_token.is_none() {
                 return Ok(names);
             }
@@ -184,7 +203,12 @@ impl Environments for Mwaa {
     async fn get(&self, name: &str) -> Result<Option<Reported>, FunctionError> {
         let out = match self.client.get_environment().name(name).send().await {
             Ok(out) => out,
-            Err(e) if matches!(e.as_service_error(), Some(GetEnvironmentError::ResourceNotFoundException(_))) => {
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(GetEnvironmentError::ResourceNotFoundException(_))
+                ) =>
+            {
                 return Ok(None)
             }
             Err(e) => return Err(FunctionError::from_sdk("airflow:GetEnvironment", &e)),
@@ -199,7 +223,9 @@ impl Environments for Mwaa {
             status: env.status().map(|s| s.as_str().to_string()),
             queue_arn: env.celery_executor_queue().map(str::to_string),
             subnet_ids: network.map(|n| n.subnet_ids().to_vec()).unwrap_or_default(),
-            security_group_ids: network.map(|n| n.security_group_ids().to_vec()).unwrap_or_default(),
+            security_group_ids: network
+                .map(|n| n.security_group_ids().to_vec())
+                .unwrap_or_default(),
             database_service: env.database_vpc_endpoint_service().map(str::to_string),
             webserver_service: env.webserver_vpc_endpoint_service().map(str::to_string),
             webserver_access_mode: env.webserver_access_mode().map(|m| m.as_str().to_string()),
@@ -234,11 +260,15 @@ impl Intercept for NoHostPrefix {
 
 /// Builds the ports: EC2 as the VPC owner (an assumed role when configured),
 /// MWAA as the function.
-pub async fn connect(config: &Config, aws: &SdkConfig) -> Result<(Ec2Network, Mwaa), FunctionError> {
+pub async fn connect(
+    config: &Config,
+    aws: &SdkConfig,
+) -> Result<(Ec2Network, Mwaa), FunctionError> {
     let ec2_config = match &config.ec2_role_arn {
         None => aws.clone(),
         Some(role) => {
-            let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "mwaa-endpoint-creator".into());
+            let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+                .unwrap_or_else(|_| "mwaa-endpoint-creator".into());
             common::aws::CrossAccount::new(aws.clone(), &function)
                 .config_for(role, config.ec2_external_id.as_deref())
                 .await?

@@ -58,6 +58,10 @@ mod tests {
         assert!(text.contains("EC2_ROLE_ARN: "), "{text}");
         let mut env = Env::from_pairs([("AWS_REGION", "eu-west-1"), ("EC2_EXTERNAL_ID", "x")]);
         Config::from_env(&mut env);
-        assert!(env.finish(()).unwrap_err().to_string().contains("EC2_ROLE_ARN is not"));
+        assert!(env
+            .finish(())
+            .unwrap_err()
+            .to_string()
+            .contains("EC2_ROLE_ARN is not"));
     }
 }

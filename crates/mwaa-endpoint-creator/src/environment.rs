@@ -249,7 +249,10 @@ mod tests {
             arn: Some("arn:aws:airflow:us-east-1:123456789012:environment/MyEnv".into()),
             status: Some("PENDING".into()),
             queue_arn: Some("arn:aws:sqs:us-east-1:123456789012:airflow-celery-abc".into()),
-            subnet_ids: vec!["subnet-0123456789abcdef0".into(), "subnet-0123456789abcdef1".into()],
+            subnet_ids: vec![
+                "subnet-0123456789abcdef0".into(),
+                "subnet-0123456789abcdef1".into(),
+            ],
             security_group_ids: vec!["sg-0123456789abcdef0".into()],
             database_service: Some(DB.into()),
             webserver_service: Some(WEB.into()),
@@ -261,7 +264,11 @@ mod tests {
     #[test]
     fn private_web_server_needs_both_endpoints_public_only_the_database() {
         let env = Environment::validate(&reported(), R).unwrap();
-        let roles: Vec<_> = env.endpoints.iter().map(|e| (e.role, e.service_name.as_str())).collect();
+        let roles: Vec<_> = env
+            .endpoints
+            .iter()
+            .map(|e| (e.role, e.service_name.as_str()))
+            .collect();
         assert_eq!(roles, [("database", DB), ("webserver", WEB)]);
         let mut public = reported();
         public.webserver_access_mode = Some("PUBLIC_ONLY".into());
@@ -290,7 +297,9 @@ mod tests {
         ] {
             assert!(e.contains(needle), "{needle} in {e}");
         }
-        assert!(Environment::validate(&Reported::default(), R).unwrap_err().contains("name is missing"));
+        assert!(Environment::validate(&Reported::default(), R)
+            .unwrap_err()
+            .contains("name is missing"));
     }
 
     #[test]
@@ -300,8 +309,14 @@ mod tests {
             "networkConfiguration": {"subnetIds": ["subnet-0123456789abcdef0"]}
         }))
         .unwrap();
-        let r = Reported::from_event(detail, &["arn:aws:airflow:us-east-1:123456789012:environment/MyEnv".into()]);
-        assert_eq!(r.arn.as_deref(), Some("arn:aws:airflow:us-east-1:123456789012:environment/MyEnv"));
+        let r = Reported::from_event(
+            detail,
+            &["arn:aws:airflow:us-east-1:123456789012:environment/MyEnv".into()],
+        );
+        assert_eq!(
+            r.arn.as_deref(),
+            Some("arn:aws:airflow:us-east-1:123456789012:environment/MyEnv")
+        );
         assert_eq!(r.subnet_ids, ["subnet-0123456789abcdef0"]);
         assert!(r.security_group_ids.is_empty());
     }

@@ -23,7 +23,7 @@ pub struct Settings {
 #[derive(Debug)]
 pub enum Request {
     /// An "MWAA Environment Status Change" event.
-    Status(Reported),
+    Status(Box<Reported>),
     /// The scheduled reconcile (`{"action": "reconcile"}` or an EventBridge
     /// "Scheduled Event").
     Reconcile,
@@ -36,7 +36,10 @@ impl Request {
         if event.get("action").and_then(Value::as_str) == Some("reconcile") {
             return Ok(Request::Reconcile);
         }
-        let detail_type = event.get("detail-type").and_then(Value::as_str).unwrap_or_default();
+        let detail_type = event
+            .get("detail-type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if detail_type == "Scheduled Event" {
             return Ok(Request::Reconcile);
         }
@@ -47,13 +50,16 @@ impl Request {
         }
         let resources: Vec<String> = match event.get("resources") {
             None | Some(Value::Null) => Vec::new(),
-            Some(r) => common::events::from_value(r.clone()).map_err(|e| format!("resources: {e}"))?,
+            Some(r) => {
+                common::events::from_value(r.clone()).map_err(|e| format!("resources: {e}"))?
+            }
         };
-        let detail: StatusDetail = common::events::from_value(
-            event.get("detail").cloned().unwrap_or(Value::Null),
-        )
-        .map_err(|e| format!("detail: {e}"))?;
-        Ok(Request::Status(Reported::from_event(detail, &resources)))
+        let detail: StatusDetail =
+            common::events::from_value(event.get("detail").cloned().unwrap_or(Value::Null))
+                .map_err(|e| format!("detail: {e}"))?;
+        Ok(Request::Status(Box::new(Reported::from_event(
+            detail, &resources,
+        ))))
     }
 }
 
@@ -105,7 +111,7 @@ pub async fn handle<N: Network, E: Environments>(
     let request = Request::parse(event).map_err(FunctionError::invalid_event)?;
     let metrics = &invocation.metrics;
     let reports = match request {
-        Request::Status(reported) => vec![on_status(reported, network, settings, metrics).await?],
+        Request::Status(reported) => vec![on_status(*reported, network, settings, metrics).await?],
         Request::Reconcile => reconcile(network, environments, settings, metrics).await?,
     };
     Ok(Output {
@@ -123,8 +129,15 @@ async fn on_status<N: Network>(
     let name = reported.name.clone().unwrap_or_default();
     match status.as_str() {
         "PENDING" => {
-            if let Some(m) = reported.endpoint_management.as_deref().filter(|m| *m != "CUSTOMER") {
-                tracing::info!(environment = name, "endpoint management is {m}; MWAA creates the endpoints itself");
+            if let Some(m) = reported
+                .endpoint_management
+                .as_deref()
+                .filter(|m| *m != "CUSTOMER")
+            {
+                tracing::info!(
+                    environment = name,
+                    "endpoint management is {m}; MWAA creates the endpoints itself"
+                );
                 return Ok(ignored(name, status));
             }
             let env = Environment::validate(&reported, &settings.region)
@@ -137,7 +150,11 @@ async fn on_status<N: Network>(
             clean_up(&departed, status, network, settings, metrics).await
         }
         other => {
-            tracing::info!(environment = name, status = other, "status needs no endpoint work; ignored");
+            tracing::info!(
+                environment = name,
+                status = other,
+                "status needs no endpoint work; ignored"
+            );
             Ok(ignored(name, status))
         }
     }
@@ -200,7 +217,10 @@ pub async fn ensure<N: Network>(
         })?;
     let policy = sqs.policy.clone().unwrap_or_default();
     let edit = add_queue(&policy, &env.queue_arn).map_err(|e| {
-        FunctionError::permanent("SqsEndpointPolicy", format!("{} ({}): {e}", sqs.id, env.name))
+        FunctionError::permanent(
+            "SqsEndpointPolicy",
+            format!("{} ({}): {e}", sqs.id, env.name),
+        )
     })?;
 
     let mut endpoints = Vec::new();
@@ -235,7 +255,13 @@ pub async fn ensure<N: Network>(
                 (id, "created")
             }
         };
-        tracing::info!(environment = env.name, role = required.role, endpoint = endpoint_id, outcome, "endpoint");
+        tracing::info!(
+            environment = env.name,
+            role = required.role,
+            endpoint = endpoint_id,
+            outcome,
+            "endpoint"
+        );
         endpoints.push(EndpointReport {
             role: required.role.into(),
             service_name: required.service_name.clone(),
@@ -252,7 +278,11 @@ pub async fn ensure<N: Network>(
         }
         Edit::Unchanged(why) => why.to_string(),
     };
-    tracing::info!(environment = env.name, sqs_endpoint = sqs.id, "SQS endpoint policy: {policy_outcome}");
+    tracing::info!(
+        environment = env.name,
+        sqs_endpoint = sqs.id,
+        "SQS endpoint policy: {policy_outcome}"
+    );
     Ok(Report {
         environment: env.name.clone(),
         status: "PENDING".into(),
@@ -291,7 +321,10 @@ pub async fn clean_up<N: Network>(
     }
     let mut policy = None;
     match &env.queue_arn {
-        None => tracing::warn!(environment = env.name, "no celeryExecutorQueue in the event; SQS endpoint policies left as they are"),
+        None => tracing::warn!(
+            environment = env.name,
+            "no celeryExecutorQueue in the event; SQS endpoint policies left as they are"
+        ),
         Some(queue) => {
             let vpc_id = match env.subnet_ids.is_empty() {
                 true => None,
@@ -363,16 +396,29 @@ pub async fn reconcile<N: Network, E: Environments>(
             }
         }
     }
-    tracing::info!(environments = names.len(), pending = reports.len() + failures.len(), failed = failures.len(), "reconciled");
+    tracing::info!(
+        environments = names.len(),
+        pending = reports.len() + failures.len(),
+        failed = failures.len(),
+        "reconciled"
+    );
     if failures.is_empty() {
         return Ok(reports);
     }
     let retryable = failures.iter().any(FunctionError::is_retryable);
     let kind = failures[0].kind.clone();
-    let message = failures.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; ");
+    let message = failures
+        .iter()
+        .map(|f| f.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
     Err(FunctionError::new(
         kind,
-        if retryable { common::FailureClass::Retryable } else { common::FailureClass::Permanent },
+        if retryable {
+            common::FailureClass::Retryable
+        } else {
+            common::FailureClass::Permanent
+        },
         message,
     ))
 }

@@ -11,7 +11,10 @@ async fn main() -> Result<(), common::Error> {
     let config = startup.config(Config::from_env).await?;
     let aws = common::aws::sdk_config().await;
     let (network, environments) = startup
-        .init_step(adapters::connect(&config, &aws).await, "Runtime.AssumeRoleError")
+        .init_step(
+            adapters::connect(&config, &aws).await,
+            "Runtime.AssumeRoleError",
+        )
         .await?;
     let settings = &config.settings;
     startup

@@ -54,7 +54,9 @@ fn parse(policy: &str) -> Result<Value, PolicyError> {
         .map_err(|e| PolicyError::Malformed(format!("not JSON: {e}")))?;
     match doc.get("Statement") {
         Some(Value::Object(_)) | Some(Value::Array(_)) => Ok(doc),
-        Some(_) => Err(PolicyError::Malformed("Statement is neither an object nor a list".into())),
+        Some(_) => Err(PolicyError::Malformed(
+            "Statement is neither an object nor a list".into(),
+        )),
         None => Err(PolicyError::Malformed("no Statement".into())),
     }
 }
@@ -104,11 +106,15 @@ fn render(doc: &Value) -> Result<String, PolicyError> {
 pub fn add_queue(policy: &str, queue_arn: &str) -> Result<Edit, PolicyError> {
     let mut doc = parse(policy)?;
     let mut statements = statements(&mut doc)?;
-    let allows: Vec<usize> = (0..statements.len()).filter(|i| is_allow(statements[*i])).collect();
+    let allows: Vec<usize> = (0..statements.len())
+        .filter(|i| is_allow(statements[*i]))
+        .collect();
     for &i in &allows {
         let r = resources(statements[i]);
         if r.contains(&"*") {
-            return Ok(Edit::Unchanged("an Allow statement already covers every resource (*)"));
+            return Ok(Edit::Unchanged(
+                "an Allow statement already covers every resource (*)",
+            ));
         }
         if r.contains(&queue_arn) {
             return Ok(Edit::Unchanged("the queue is already in the policy"));
@@ -117,8 +123,17 @@ pub fn add_queue(policy: &str, queue_arn: &str) -> Result<Edit, PolicyError> {
     let target = allows
         .iter()
         .copied()
-        .find(|i| resources(statements[*i]).iter().any(|r| r.starts_with("arn:aws") && r.contains(":sqs:")))
-        .or_else(|| allows.iter().copied().find(|i| statements[*i].contains_key("Resource")))
+        .find(|i| {
+            resources(statements[*i])
+                .iter()
+                .any(|r| r.starts_with("arn:aws") && r.contains(":sqs:"))
+        })
+        .or_else(|| {
+            allows
+                .iter()
+                .copied()
+                .find(|i| statements[*i].contains_key("Resource"))
+        })
         .ok_or(PolicyError::NoAllowStatement)?;
     let statement = &mut statements[target];
     let arn = Value::String(queue_arn.to_string());
@@ -228,7 +243,10 @@ mod tests {
             Edit::Unchanged("an Allow statement already covers every resource (*)")
         );
         let listed = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": ["*"]}]});
-        assert!(matches!(add_queue(&listed.to_string(), Q).unwrap(), Edit::Unchanged(_)));
+        assert!(matches!(
+            add_queue(&listed.to_string(), Q).unwrap(),
+            Edit::Unchanged(_)
+        ));
         let present = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": Q}]});
         assert_eq!(
             add_queue(&present.to_string(), Q).unwrap(),
@@ -244,17 +262,34 @@ mod tests {
             {"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": [OTHER]}]});
         let out = changed(add_queue(&policy.to_string(), Q).unwrap());
         assert_eq!(out["Statement"][2]["Resource"], json!([OTHER, Q]));
-        assert_eq!(out["Statement"][0]["Resource"], json!(OTHER), "Deny untouched");
-        assert_eq!(out["Statement"][1]["Resource"], json!("arn:aws:iam::123456789012:root"));
+        assert_eq!(
+            out["Statement"][0]["Resource"],
+            json!(OTHER),
+            "Deny untouched"
+        );
+        assert_eq!(
+            out["Statement"][1]["Resource"],
+            json!("arn:aws:iam::123456789012:root")
+        );
     }
 
     #[test]
     fn fails_clearly_without_an_allow_statement_or_when_malformed() {
         let deny = json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}]});
-        assert_eq!(add_queue(&deny.to_string(), Q), Err(PolicyError::NoAllowStatement));
-        assert!(matches!(add_queue("not json", Q), Err(PolicyError::Malformed(_))));
-        assert!(matches!(add_queue("{}", Q), Err(PolicyError::Malformed(m)) if m == "no Statement"));
-        assert!(matches!(add_queue(r#"{"Statement": [1]}"#, Q), Err(PolicyError::Malformed(m)) if m.contains("statement 0")));
+        assert_eq!(
+            add_queue(&deny.to_string(), Q),
+            Err(PolicyError::NoAllowStatement)
+        );
+        assert!(matches!(
+            add_queue("not json", Q),
+            Err(PolicyError::Malformed(_))
+        ));
+        assert!(
+            matches!(add_queue("{}", Q), Err(PolicyError::Malformed(m)) if m == "no Statement")
+        );
+        assert!(
+            matches!(add_queue(r#"{"Statement": [1]}"#, Q), Err(PolicyError::Malformed(m)) if m.contains("statement 0"))
+        );
     }
 
     #[test]
@@ -290,16 +325,24 @@ mod tests {
             {"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": [OTHER, Q]},
             {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": Q}]});
         let out = changed(remove_queue(&policy.to_string(), Q).unwrap());
-        assert_eq!(out["Statement"], json!([{"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": [OTHER]}]));
+        assert_eq!(
+            out["Statement"],
+            json!([{"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": [OTHER]}])
+        );
         assert_eq!(
             remove_queue(&out.to_string(), Q).unwrap(),
             Edit::Unchanged("the queue is not in the policy")
         );
         let only = json!({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": Q}});
-        assert!(matches!(remove_queue(&only.to_string(), Q).unwrap(), Edit::Unchanged(m) if m.contains("only resource")));
+        assert!(
+            matches!(remove_queue(&only.to_string(), Q).unwrap(), Edit::Unchanged(m) if m.contains("only resource"))
+        );
         // Adding then removing gives the original document back.
         let original = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": [OTHER]}]}).to_string();
-        let added = match add_queue(&original, Q).unwrap() { Edit::Changed(t) => t, e => panic!("{e:?}") };
+        let added = match add_queue(&original, Q).unwrap() {
+            Edit::Changed(t) => t,
+            e => panic!("{e:?}"),
+        };
         assert_eq!(remove_queue(&added, Q).unwrap(), Edit::Changed(original));
     }
 }

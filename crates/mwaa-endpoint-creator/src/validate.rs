@@ -5,7 +5,10 @@
 /// Whether `s` is `<prefix>` followed by 8 or 17 lower-case hex digits (EC2 ids).
 fn is_ec2_id(s: &str, prefix: &str) -> bool {
     s.strip_prefix(prefix).is_some_and(|hex| {
-        matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        matches!(hex.len(), 8 | 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -27,8 +30,14 @@ pub fn security_group_id(s: &str) -> Result<(), String> {
 pub fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// An MWAA endpoint service name in `region`:
@@ -54,9 +63,13 @@ pub fn queue_arn(s: &str, region: &str) -> Result<(), String> {
         && common::aws::is_account_id(parts[4])
         && !parts[5].is_empty()
         && parts[5].len() <= 80
-        && parts[5].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && parts[5]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     ok.then_some(()).ok_or_else(|| {
-        format!("{s:?} is not an SQS queue ARN of {region} (arn:aws:sqs:{region}:<account>:<queue>)")
+        format!(
+            "{s:?} is not an SQS queue ARN of {region} (arn:aws:sqs:{region}:<account>:<queue>)"
+        )
     })
 }
 
@@ -64,7 +77,8 @@ pub fn queue_arn(s: &str, region: &str) -> Result<(), String> {
 pub fn environment_name(s: &str) -> Result<(), String> {
     let ok = (1..=80).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     ok.then_some(()).ok_or_else(|| {
         format!("{s:?} is not an MWAA environment name (a letter, then letters, digits, '-', '_'; at most 80)")
     })
@@ -97,16 +111,26 @@ mod tests {
     fn ids() {
         assert!(subnet_id("subnet-0123456789abcdef0").is_ok());
         assert!(subnet_id("subnet-12345678").is_ok());
-        for bad in ["subnet-123", "subnet-0123456789ABCDEF0", "sg-12345678", "subnet-12345678 ", ""] {
+        for bad in [
+            "subnet-123",
+            "subnet-0123456789ABCDEF0",
+            "sg-12345678",
+            "subnet-12345678 ",
+            "",
+        ] {
             assert!(subnet_id(bad).is_err(), "{bad:?}");
         }
         assert!(security_group_id("sg-0123456789abcdef0").is_ok());
-        assert!(security_group_id("subnet-12345678").unwrap_err().contains("security group id"));
+        assert!(security_group_id("subnet-12345678")
+            .unwrap_err()
+            .contains("security group id"));
     }
 
     #[test]
     fn endpoint_services_must_be_mwaa_style_in_this_region() {
-        assert!(endpoint_service("com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0", R).is_ok());
+        assert!(
+            endpoint_service("com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0", R).is_ok()
+        );
         for bad in [
             "com.amazonaws.vpce.eu-west-1.vpce-svc-0123456789abcdef0",
             "com.amazonaws.us-east-1.sqs",
@@ -114,13 +138,20 @@ mod tests {
             "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0.evil",
         ] {
             let e = endpoint_service(bad, R).unwrap_err();
-            assert!(e.contains("is not an endpoint service name of us-east-1"), "{e}");
+            assert!(
+                e.contains("is not an endpoint service name of us-east-1"),
+                "{e}"
+            );
         }
     }
 
     #[test]
     fn queue_arns() {
-        assert!(queue_arn("arn:aws:sqs:us-east-1:123456789012:airflow-celery-a1b2c3d4-e5f6", R).is_ok());
+        assert!(queue_arn(
+            "arn:aws:sqs:us-east-1:123456789012:airflow-celery-a1b2c3d4-e5f6",
+            R
+        )
+        .is_ok());
         for bad in [
             "arn:aws:sqs:eu-west-1:123456789012:q",
             "arn:aws:sns:us-east-1:123456789012:q",
@@ -138,9 +169,21 @@ mod tests {
         assert!(environment_name("MyEnv_1-a").is_ok());
         assert!(environment_name("1env").is_err());
         assert!(environment_name(&"a".repeat(81)).is_err());
-        assert!(environment_arn("arn:aws:airflow:us-east-1:123456789012:environment/MyEnv", R, "MyEnv").is_ok());
-        assert!(environment_arn("arn:aws:airflow:us-east-1:123456789012:environment/Other", R, "MyEnv").is_err());
-        assert!(is_region("us-east-1") && is_region("us-gov-west-1") && is_region("ap-southeast-2"));
+        assert!(environment_arn(
+            "arn:aws:airflow:us-east-1:123456789012:environment/MyEnv",
+            R,
+            "MyEnv"
+        )
+        .is_ok());
+        assert!(environment_arn(
+            "arn:aws:airflow:us-east-1:123456789012:environment/Other",
+            R,
+            "MyEnv"
+        )
+        .is_err());
+        assert!(
+            is_region("us-east-1") && is_region("us-gov-west-1") && is_region("ap-southeast-2")
+        );
         assert!(!is_region("us-east") && !is_region("US-EAST-1") && !is_region("us-east-1a"));
     }
 

@@ -29,7 +29,6 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         // ~~ control-plane (issue 5) services ~~
         Arc::new(kinesis_analytics_v2::KinesisAnalyticsV2::new()),
         Arc::new(mwaa::Mwaa::new()),
-
         // ~~ sbom (issue 7) services ~~
 
         // ~~ audit (issue 6) services ~~

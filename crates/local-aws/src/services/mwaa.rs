@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::input::{opt_str, object};
+use crate::input::{object, opt_str};
 use crate::{AwsError, RegionalState, RequestContext, RestRoute, Service, DEFAULT_REGION};
 
 const MAX_LIST_RESULTS: usize = 25;
@@ -37,7 +37,8 @@ impl Mwaa {
             envs.get(name)
                 .map(|env| json!({ "Environment": env }))
                 .ok_or_else(|| {
-                    AwsError::resource_not_found(format!("Environment {name} was not found")).with_status(404)
+                    AwsError::resource_not_found(format!("Environment {name} was not found"))
+                        .with_status(404)
                 })
         })
     }
@@ -49,7 +50,11 @@ impl Mwaa {
                 .parse::<usize>()
                 .ok()
                 .filter(|n| (1..=MAX_LIST_RESULTS).contains(n))
-                .ok_or_else(|| AwsError::validation(format!("MaxResults must be between 1 and {MAX_LIST_RESULTS}")))?,
+                .ok_or_else(|| {
+                    AwsError::validation(format!(
+                        "MaxResults must be between 1 and {MAX_LIST_RESULTS}"
+                    ))
+                })?,
         };
         let after = ctx.query_params.get("NextToken").cloned();
         self.state.with(ctx, |envs| {
@@ -68,7 +73,9 @@ impl Mwaa {
 }
 
 fn control_context(input: &Value) -> Result<RequestContext, AwsError> {
-    Ok(RequestContext::for_region(opt_str(input, "Region")?.unwrap_or(DEFAULT_REGION)))
+    Ok(RequestContext::for_region(
+        opt_str(input, "Region")?.unwrap_or(DEFAULT_REGION),
+    ))
 }
 
 fn required_name(input: &Value) -> Result<String, AwsError> {
@@ -98,11 +105,18 @@ impl Service for Mwaa {
         &["GetEnvironment", "ListEnvironments"]
     }
 
-    fn handle(&self, ctx: &RequestContext, operation: &str, _input: Value) -> Result<Value, AwsError> {
+    fn handle(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        _input: Value,
+    ) -> Result<Value, AwsError> {
         match operation {
             "GetEnvironment" => self.get(ctx),
             "ListEnvironments" => self.list(ctx),
-            other => Err(AwsError::unknown_operation(format!("mwaa has no operation {other}"))),
+            other => Err(AwsError::unknown_operation(format!(
+                "mwaa has no operation {other}"
+            ))),
         }
     }
 
@@ -118,7 +132,10 @@ impl Service for Mwaa {
                 let mut env = object(&input)?.clone();
                 env.remove("Region");
                 env.entry("Arn").or_insert_with(|| {
-                    json!(format!("arn:aws:airflow:{}:{}:environment/{name}", ctx.region, ctx.account_id))
+                    json!(format!(
+                        "arn:aws:airflow:{}:{}:environment/{name}",
+                        ctx.region, ctx.account_id
+                    ))
                 });
                 let env = Value::Object(env);
                 self.state.with(&ctx, |envs| envs.insert(name, env.clone()));
@@ -129,9 +146,9 @@ impl Service for Mwaa {
                     .ok_or_else(|| AwsError::validation("Status is required"))?
                     .to_owned();
                 self.state.with(&ctx, |envs| {
-                    let env = envs
-                        .get_mut(&name)
-                        .ok_or_else(|| AwsError::resource_not_found(format!("Environment {name} was not found")))?;
+                    let env = envs.get_mut(&name).ok_or_else(|| {
+                        AwsError::resource_not_found(format!("Environment {name} was not found"))
+                    })?;
                     env["Status"] = json!(status);
                     Ok(json!({ "Environment": env }))
                 })
@@ -139,9 +156,15 @@ impl Service for Mwaa {
             ("POST", "delete") => self.state.with(&ctx, |envs| {
                 envs.remove(&name)
                     .map(|_| json!({ "deleted": name }))
-                    .ok_or_else(|| AwsError::resource_not_found(format!("Environment {name} was not found")))
+                    .ok_or_else(|| {
+                        AwsError::resource_not_found(format!("Environment {name} was not found"))
+                    })
             }),
-            _ => Err(AwsError::new("NotFound", 404, format!("mwaa has no control action {method} {action:?}"))),
+            _ => Err(AwsError::new(
+                "NotFound",
+                404,
+                format!("mwaa has no control action {method} {action:?}"),
+            )),
         }
     }
 }

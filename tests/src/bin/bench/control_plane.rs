@@ -10,13 +10,20 @@ use super::Case;
 /// mwaa-endpoint-creator: a PENDING event, its redelivery, a reconcile.
 pub async fn mwaa_case(cloud: &LocalCloud) -> Case {
     let vpc = Vpc::create(cloud).await;
-    vpc.sqs_endpoint(&[&vpc.subnets[0]], &sqs_policy(&[queue_arn("OtherEnv")], false))
-        .await;
+    vpc.sqs_endpoint(
+        &[&vpc.subnets[0]],
+        &sqs_policy(&[queue_arn("OtherEnv")], false),
+    )
+    .await;
     let pending = status_event("BenchEnv", "PENDING", &vpc, "PRIVATE_ONLY");
     Case {
         function: "mwaa-endpoint-creator",
         env: Vec::new(),
-        events: vec![pending.clone(), pending, event("mwaa-endpoint-creator", "reconcile")],
+        events: vec![
+            pending.clone(),
+            pending,
+            event("mwaa-endpoint-creator", "reconcile"),
+        ],
     }
 }
 

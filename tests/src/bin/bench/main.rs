@@ -94,7 +94,6 @@ async fn main() {
         // ~~ control-plane (issue 5) cases ~~
         control_plane::mwaa_case(&cloud).await,
         control_plane::flink_case(&cloud).await,
-
         // ~~ sbom (issue 7) cases ~~
 
         // ~~ audit (issue 6) cases ~~

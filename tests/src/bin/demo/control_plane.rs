@@ -18,7 +18,7 @@ async fn invoke(f: &FunctionProcess, event: &Value) -> Result<Value, String> {
     }
 }
 
-fn endpoint_list(endpoints: &[(String, String, Vec<(String, String)>)]) -> String {
+fn endpoint_list(endpoints: &[EndpointRow]) -> String {
     endpoints
         .iter()
         .map(|(id, service, _)| format!("{id} {}", service.rsplit('.').next().unwrap_or_default()))
@@ -30,51 +30,101 @@ async fn kpu(cloud: &LocalCloud) -> String {
     let (status, p) = flink_parallelism(cloud).await;
     let parallelism = p["Parallelism"].as_u64().unwrap_or(0);
     let ppk = p["ParallelismPerKPU"].as_u64().unwrap_or(1).max(1);
-    format!("{} KPU (parallelism {parallelism}, {ppk} per KPU, {status})", parallelism.div_ceil(ppk))
+    format!(
+        "{} KPU (parallelism {parallelism}, {ppk} per KPU, {status})",
+        parallelism.div_ceil(ppk)
+    )
 }
 
 pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
     demo.act("mwaa-endpoint-creator: PENDING environment, customer-managed endpoints");
     let vpc = Vpc::create(cloud).await;
     let sqs = vpc
-        .sqs_endpoint(&[&vpc.subnets[1]], &sqs_policy(&[queue_arn("OtherEnv")], true))
+        .sqs_endpoint(
+            &[&vpc.subnets[1]],
+            &sqs_policy(&[queue_arn("OtherEnv")], true),
+        )
         .await;
     let mwaa = mwaa_function(cloud, &[]).await;
     let pending = status_event("DemoEnv", "PENDING", &vpc, "PRIVATE_ONLY");
-    demo.step("MWAA Environment Status Change: PENDING", invoke(&mwaa, &pending), |out| {
-        format!("{} endpoint(s), policy: {}", out["environments"][0]["endpoints"].as_array().map_or(0, Vec::len), out["environments"][0]["policy"])
-    })
+    demo.step(
+        "MWAA Environment Status Change: PENDING",
+        invoke(&mwaa, &pending),
+        |out| {
+            format!(
+                "{} endpoint(s), policy: {}",
+                out["environments"][0]["endpoints"]
+                    .as_array()
+                    .map_or(0, Vec::len),
+                out["environments"][0]["policy"]
+            )
+        },
+    )
     .await;
     let before = vpc.live_endpoints().await;
-    println!("        endpoints in {}: {}", vpc.vpc_id, endpoint_list(&before));
-    println!("        SQS endpoint {sqs} policy Resource: {}", vpc.policy(&sqs).await["Statement"][0]["Resource"]);
-    demo.step("the same event again (redelivery)", invoke(&mwaa, &pending), |_| String::new()).await;
+    println!(
+        "        endpoints in {}: {}",
+        vpc.vpc_id,
+        endpoint_list(&before)
+    );
+    println!(
+        "        SQS endpoint {sqs} policy Resource: {}",
+        vpc.policy(&sqs).await["Statement"][0]["Resource"]
+    );
+    demo.step(
+        "the same event again (redelivery)",
+        invoke(&mwaa, &pending),
+        |_| String::new(),
+    )
+    .await;
     let after = vpc.live_endpoints().await;
     println!(
         "        endpoints: {} before, {} after: {}",
         before.len(),
         after.len(),
-        if before == after { "nothing new" } else { "CHANGED" }
+        if before == after {
+            "nothing new"
+        } else {
+            "CHANGED"
+        }
     );
 
     demo.act("flink-scaler: scale-out alarm, then a scheduled change");
     seed_flink_app(cloud, 4, 2).await;
     let flink = flink_function(
         cloud,
-        &[("APPLICATION_NAME", FLINK_APP), ("SCALE_OUT_ALARM", SCALE_OUT_ALARM), ("SCALE_IN_ALARM", SCALE_IN_ALARM)],
+        &[
+            ("APPLICATION_NAME", FLINK_APP),
+            ("SCALE_OUT_ALARM", SCALE_OUT_ALARM),
+            ("SCALE_IN_ALARM", SCALE_IN_ALARM),
+        ],
     )
     .await;
     println!("        before: {}", kpu(cloud).await);
-    demo.step("CloudWatch Alarm State Change: scale-out ALARM", invoke(&flink, &event("flink-scaler", "scale-out-alarm")), |o| {
-        format!("{} {} -> {} KPU", o["action"], o["fromKpu"], o["targetKpu"])
-    })
+    demo.step(
+        "CloudWatch Alarm State Change: scale-out ALARM",
+        invoke(&flink, &event("flink-scaler", "scale-out-alarm")),
+        |o| format!("{} {} -> {} KPU", o["action"], o["fromKpu"], o["targetKpu"]),
+    )
     .await;
-    control(cloud, "kinesis-analytics-v2/settle", &json!({"ApplicationName": FLINK_APP})).await;
+    control(
+        cloud,
+        "kinesis-analytics-v2/settle",
+        &json!({"ApplicationName": FLINK_APP}),
+    )
+    .await;
     println!("        after:  {}", kpu(cloud).await);
-    demo.step("EventBridge Scheduler payload {\"targetKpu\": 8}", invoke(&flink, &event("flink-scaler", "schedule-scale-up")), |o| {
-        format!("{} {} -> {} KPU", o["action"], o["fromKpu"], o["targetKpu"])
-    })
+    demo.step(
+        "EventBridge Scheduler payload {\"targetKpu\": 8}",
+        invoke(&flink, &event("flink-scaler", "schedule-scale-up")),
+        |o| format!("{} {} -> {} KPU", o["action"], o["fromKpu"], o["targetKpu"]),
+    )
     .await;
-    control(cloud, "kinesis-analytics-v2/settle", &json!({"ApplicationName": FLINK_APP})).await;
+    control(
+        cloud,
+        "kinesis-analytics-v2/settle",
+        &json!({"ApplicationName": FLINK_APP}),
+    )
+    .await;
     println!("        now:    {}", kpu(cloud).await);
 }

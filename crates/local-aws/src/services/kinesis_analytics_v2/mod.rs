@@ -135,7 +135,13 @@ fn new_token() -> String {
 fn required_str<'a>(input: &'a Value, key: &str) -> Result<&'a str, AwsError> {
     opt_str(input, key)?
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| AwsError::new("InvalidArgumentException", 400, format!("{key} is required")))
+        .ok_or_else(|| {
+            AwsError::new(
+                "InvalidArgumentException",
+                400,
+                format!("{key} is required"),
+            )
+        })
 }
 
 fn invalid_argument(message: impl Into<String>) -> AwsError {
@@ -278,12 +284,19 @@ impl KinesisAnalyticsV2 {
         let parallelism = opt_i64(input, "Parallelism")?.unwrap_or(1);
         let per_kpu = opt_i64(input, "ParallelismPerKPU")?.unwrap_or(1);
         if parallelism < 1 || !(1..=MAX_PARALLELISM_PER_KPU).contains(&per_kpu) {
-            return Err(AwsError::validation("Parallelism must be >= 1 and ParallelismPerKPU 1..=8"));
+            return Err(AwsError::validation(
+                "Parallelism must be >= 1 and ParallelismPerKPU 1..=8",
+            ));
         }
         let app = App {
             name: name.to_owned(),
-            arn: format!("arn:aws:kinesisanalytics:{}:{}:application/{name}", ctx.region, ctx.account_id),
-            status: opt_str(input, "ApplicationStatus")?.unwrap_or("RUNNING").to_owned(),
+            arn: format!(
+                "arn:aws:kinesisanalytics:{}:{}:application/{name}",
+                ctx.region, ctx.account_id
+            ),
+            status: opt_str(input, "ApplicationStatus")?
+                .unwrap_or("RUNNING")
+                .to_owned(),
             version_id: 1,
             token: new_token(),
             parallelism: Parallelism {
@@ -295,15 +308,22 @@ impl KinesisAnalyticsV2 {
             },
             pending: None,
             updating_describes: opt_i64(input, "UpdatingDescribes")?
-                .map_or(DEFAULT_UPDATING_DESCRIBES, |n| u32::try_from(n).unwrap_or(0)),
+                .map_or(DEFAULT_UPDATING_DESCRIBES, |n| {
+                    u32::try_from(n).unwrap_or(0)
+                }),
             updated_from: None,
         };
         let detail = app.detail();
-        self.state.with(&ctx, |state| state.apps.insert(name.to_owned(), app));
+        self.state
+            .with(&ctx, |state| state.apps.insert(name.to_owned(), app));
         Ok(json!({ "ApplicationDetail": detail }))
     }
 
-    fn on_app(&self, input: &Value, f: impl FnOnce(&mut App) -> Result<(), AwsError>) -> Result<Value, AwsError> {
+    fn on_app(
+        &self,
+        input: &Value,
+        f: impl FnOnce(&mut App) -> Result<(), AwsError>,
+    ) -> Result<Value, AwsError> {
         let name = required_str(input, "ApplicationName")?;
         let ctx = control_context(input)?;
         self.state.with(&ctx, |state| {
@@ -315,7 +335,9 @@ impl KinesisAnalyticsV2 {
 }
 
 fn control_context(input: &Value) -> Result<RequestContext, AwsError> {
-    Ok(RequestContext::for_region(opt_str(input, "Region")?.unwrap_or(DEFAULT_REGION)))
+    Ok(RequestContext::for_region(
+        opt_str(input, "Region")?.unwrap_or(DEFAULT_REGION),
+    ))
 }
 
 impl Service for KinesisAnalyticsV2 {
@@ -335,11 +357,18 @@ impl Service for KinesisAnalyticsV2 {
         &["DescribeApplication", "UpdateApplication"]
     }
 
-    fn handle(&self, ctx: &RequestContext, operation: &str, input: Value) -> Result<Value, AwsError> {
+    fn handle(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, AwsError> {
         match operation {
             "DescribeApplication" => self.describe(ctx, &input),
             "UpdateApplication" => self.update(ctx, &input),
-            other => Err(AwsError::unknown_operation(format!("kinesis-analytics-v2 has no operation {other}"))),
+            other => Err(AwsError::unknown_operation(format!(
+                "kinesis-analytics-v2 has no operation {other}"
+            ))),
         }
     }
 

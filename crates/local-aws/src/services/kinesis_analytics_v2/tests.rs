@@ -8,17 +8,28 @@ fn ctx() -> RequestContext {
 }
 
 fn describe(kda: &KinesisAnalyticsV2) -> Value {
-    kda.handle(&ctx(), "DescribeApplication", json!({"ApplicationName": "app"}))
-        .unwrap()["ApplicationDetail"]
+    kda.handle(
+        &ctx(),
+        "DescribeApplication",
+        json!({"ApplicationName": "app"}),
+    )
+    .unwrap()["ApplicationDetail"]
         .clone()
 }
 
-fn update(kda: &KinesisAnalyticsV2, guard: Value, parallelism: i64) -> Result<Value, crate::AwsError> {
+fn update(
+    kda: &KinesisAnalyticsV2,
+    guard: Value,
+    parallelism: i64,
+) -> Result<Value, crate::AwsError> {
     let mut input = json!({"ApplicationName": "app", "ApplicationConfigurationUpdate": {
         "FlinkApplicationConfigurationUpdate": {"ParallelismConfigurationUpdate": {
             "ConfigurationTypeUpdate": "CUSTOM", "ParallelismUpdate": parallelism,
             "ParallelismPerKPUUpdate": 2, "AutoScalingEnabledUpdate": false}}}});
-    input.as_object_mut().unwrap().extend(guard.as_object().unwrap().clone());
+    input
+        .as_object_mut()
+        .unwrap()
+        .extend(guard.as_object().unwrap().clone());
     kda.handle(&ctx(), "UpdateApplication", input)
 }
 
@@ -56,18 +67,27 @@ fn update_bumps_version_and_token_and_stays_updating_for_two_describes() {
 #[test]
 fn stale_guards_and_busy_applications_are_refused() {
     let kda = seeded();
-    let old_token = describe(&kda)["ConditionalToken"].as_str().unwrap().to_string();
+    let old_token = describe(&kda)["ConditionalToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     update(&kda, json!({"CurrentApplicationVersionId": 1}), 6).unwrap();
     let err = update(&kda, json!({"ConditionalToken": old_token}), 6).unwrap_err();
     assert_eq!(err.code, "ResourceInUseException", "UPDATING refuses first");
-    kda.control("POST", "settle", json!({"ApplicationName": "app"})).unwrap();
+    kda.control("POST", "settle", json!({"ApplicationName": "app"}))
+        .unwrap();
     let err = update(&kda, json!({"ConditionalToken": old_token}), 6).unwrap_err();
     assert_eq!(err.code, "ConcurrentModificationException");
     let err = update(&kda, json!({"CurrentApplicationVersionId": 1}), 6).unwrap_err();
     assert_eq!(err.code, "ConcurrentModificationException");
     let err = update(&kda, json!({}), 6).unwrap_err();
     assert_eq!(err.code, "InvalidRequestException");
-    kda.control("POST", "status", json!({"ApplicationName": "app", "ApplicationStatus": "AUTOSCALING"})).unwrap();
+    kda.control(
+        "POST",
+        "status",
+        json!({"ApplicationName": "app", "ApplicationStatus": "AUTOSCALING"}),
+    )
+    .unwrap();
     let err = update(&kda, json!({"CurrentApplicationVersionId": 2}), 6).unwrap_err();
     assert_eq!(err.code, "ResourceInUseException");
 }
@@ -75,12 +95,17 @@ fn stale_guards_and_busy_applications_are_refused() {
 #[test]
 fn parallelism_is_bounded_by_the_kpu_quota() {
     let kda = seeded();
-    kda.control("POST", "quota", json!({"KpuQuota": 4})).unwrap();
+    kda.control("POST", "quota", json!({"KpuQuota": 4}))
+        .unwrap();
     let err = update(&kda, json!({"CurrentApplicationVersionId": 1}), 9).unwrap_err();
     assert_eq!(err.code, "InvalidArgumentException");
     assert!(update(&kda, json!({"CurrentApplicationVersionId": 1}), 8).is_ok());
     let err = kda
-        .handle(&ctx(), "DescribeApplication", json!({"ApplicationName": "nope"}))
+        .handle(
+            &ctx(),
+            "DescribeApplication",
+            json!({"ApplicationName": "nope"}),
+        )
         .unwrap_err();
     assert_eq!(err.code, "ResourceNotFoundException");
 }
