@@ -55,7 +55,12 @@ pub struct Vpc {
 
 impl Vpc {
     pub async fn create(cloud: &LocalCloud) -> Vpc {
-        let ec2 = aws_sdk_ec2::Client::new(&cloud.moto_config().await);
+        Self::create_with(&cloud.moto_config().await).await
+    }
+
+    /// The same in the account `config` acts in (e.g. an assumed role's).
+    pub async fn create_with(config: &aws_config::SdkConfig) -> Vpc {
+        let ec2 = aws_sdk_ec2::Client::new(config);
         let vpc_id = ec2
             .create_vpc()
             .cidr_block("10.0.0.0/16")

@@ -323,3 +323,123 @@ async fn other_statuses_are_ignored_with_a_log_line() {
         .as_str()
         .is_some_and(|m| m.contains("needs no endpoint work"))));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_pages_through_every_environment() {
+    let cloud = LocalCloud::start().await.unwrap();
+    let vpc = Vpc::create(&cloud).await;
+    vpc.sqs_endpoint(
+        &[&vpc.subnets[0]],
+        &sqs_policy(&[queue_arn("OtherEnv")], false),
+    )
+    .await;
+    for i in 0..27 {
+        control(
+            &cloud,
+            "mwaa/environments",
+            &environment(&format!("Env{i:02}"), "AVAILABLE", &vpc),
+        )
+        .await;
+    }
+    // Sorts after the 25 names of the first page.
+    control(
+        &cloud,
+        "mwaa/environments",
+        &environment("Pending", "PENDING", &vpc),
+    )
+    .await;
+    let f = mwaa_function(&cloud, &[]).await;
+    let out = success(
+        f.invoke(&event("mwaa-endpoint-creator", "reconcile"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(out["environments"][0]["environment"], "Pending", "{out}");
+    let log: Vec<Value> = reqwest::get(format!("{}/_local-aws/requests", cloud.local_aws.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let count = |op: &str| log.iter().filter(|r| r["operation"] == op).count();
+    assert_eq!(
+        (count("ListEnvironments"), count("GetEnvironment")),
+        (2, 28)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vpc_owned_by_another_account_is_worked_on_through_the_configured_role() {
+    let cloud = LocalCloud::start().await.unwrap();
+    let role = "arn:aws:iam::111122223333:role/mwaa-vpc-owner";
+    let owner = common::aws::CrossAccount::new(cloud.moto_config().await, "test")
+        .config_for(role, Some("ext-7"))
+        .await
+        .unwrap();
+    let vpc = Vpc::create_with(&owner).await;
+    let sqs = vpc
+        .sqs_endpoint(
+            &[&vpc.subnets[0]],
+            &sqs_policy(&[queue_arn("OtherEnv")], false),
+        )
+        .await;
+    let f = mwaa_function(
+        &cloud,
+        &[("EC2_ROLE_ARN", role), ("EC2_EXTERNAL_ID", "ext-7")],
+    )
+    .await;
+    success(
+        f.invoke(&status_event(ENV, "PENDING", &vpc, "PRIVATE_ONLY"))
+            .await
+            .unwrap(),
+    );
+    // Created in the owner's account (moto keeps accounts apart)...
+    assert_eq!(
+        services(&vpc.live_endpoints().await),
+        [SQS_SERVICE, DATABASE_SERVICE, WEBSERVER_SERVICE]
+    );
+    let resources = vpc.policy(&sqs).await["Statement"][0]["Resource"].clone();
+    assert_eq!(resources, json!([queue_arn("OtherEnv"), queue_arn(ENV)]));
+    // ...and nothing in the function's own account.
+    let own = aws_sdk_ec2::Client::new(&cloud.moto_config().await);
+    let mine = own.describe_vpc_endpoints().send().await.unwrap();
+    assert!(mine.vpc_endpoints().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_bad_environment_does_not_stop_the_reconcile_but_fails_it() {
+    let cloud = LocalCloud::start().await.unwrap();
+    let vpc = Vpc::create(&cloud).await;
+    vpc.sqs_endpoint(
+        &[&vpc.subnets[0]],
+        &sqs_policy(&[queue_arn("OtherEnv")], false),
+    )
+    .await;
+    let mut bad = environment("Broken", "PENDING", &vpc);
+    bad["DatabaseVpcEndpointService"] = json!("com.amazonaws.vpce.us-east-1.not-a-service");
+    control(&cloud, "mwaa/environments", &bad).await;
+    control(
+        &cloud,
+        "mwaa/environments",
+        &environment("Good", "PENDING", &vpc),
+    )
+    .await;
+    let f = mwaa_function(&cloud, &[]).await;
+    let outcome = f
+        .invoke(&event("mwaa-endpoint-creator", "reconcile"))
+        .await
+        .unwrap();
+    let (kind, message) = outcome
+        .error()
+        .expect("the reconcile reports the broken environment");
+    assert_eq!(kind, "InvalidEnvironment");
+    assert!(
+        message.starts_with("environment Broken: databaseVpcEndpointService"),
+        "{message}"
+    );
+    // "Good" sorts after "Broken" and was still done.
+    assert_eq!(
+        services(&vpc.live_endpoints().await),
+        [SQS_SERVICE, DATABASE_SERVICE, WEBSERVER_SERVICE]
+    );
+}
