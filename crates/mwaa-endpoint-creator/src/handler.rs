@@ -422,3 +422,139 @@ pub async fn reconcile<N: Network, E: Environments>(
         message,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    const VPC: &str = "vpc-0123456789abcdef0";
+
+    /// EC2 in memory, recording every mutating call in order.
+    #[derive(Default)]
+    struct FakeNetwork {
+        endpoints: Mutex<Vec<Endpoint>>,
+        calls: Mutex<Vec<String>>,
+        created: Mutex<Vec<NewEndpoint>>,
+    }
+
+    impl Network for FakeNetwork {
+        async fn vpc_of_subnets(&self, _: &[String]) -> Result<String, FunctionError> {
+            Ok(VPC.into())
+        }
+        async fn endpoints(&self, q: &EndpointQuery) -> Result<Vec<Endpoint>, FunctionError> {
+            Ok(self
+                .endpoints
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|e| q.service_name.as_ref().is_none_or(|s| *s == e.service_name))
+                .cloned()
+                .collect())
+        }
+        async fn create_endpoint(&self, e: &NewEndpoint) -> Result<String, FunctionError> {
+            let id = format!("vpce-{}", self.created.lock().unwrap().len());
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("create {}", e.service_name));
+            self.created.lock().unwrap().push(e.clone());
+            Ok(id)
+        }
+        async fn set_policy(&self, id: &str, _: &str) -> Result<(), FunctionError> {
+            self.calls.lock().unwrap().push(format!("policy {id}"));
+            Ok(())
+        }
+        async fn delete_endpoints(&self, _: &[String]) -> Result<(), FunctionError> {
+            unreachable!()
+        }
+    }
+
+    fn env() -> Environment {
+        let r = Reported {
+            name: Some("E".into()),
+            arn: Some("arn:aws:airflow:us-east-1:123456789012:environment/E".into()),
+            status: Some("PENDING".into()),
+            queue_arn: Some("arn:aws:sqs:us-east-1:123456789012:q".into()),
+            subnet_ids: vec!["subnet-0123456789abcdef0".into()],
+            security_group_ids: vec!["sg-0123456789abcdef0".into()],
+            database_service: Some(
+                "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0".into(),
+            ),
+            webserver_service: None,
+            webserver_access_mode: Some("PUBLIC_ONLY".into()),
+            endpoint_management: Some("CUSTOMER".into()),
+        };
+        Environment::validate(&r, "us-east-1").unwrap()
+    }
+
+    fn sqs(state: &str) -> Endpoint {
+        Endpoint {
+            id: "vpce-sqs".into(),
+            vpc_id: VPC.into(),
+            service_name: "com.amazonaws.us-east-1.sqs".into(),
+            state: state.into(),
+            endpoint_type: "interface".into(),
+            subnet_ids: vec!["subnet-0123456789abcdef0".into()],
+            policy: Some(r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sqs:*","Resource":[]}]}"#.into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn creates_with_the_deterministic_token_and_tags_then_edits_the_policy() {
+        let network = FakeNetwork::default();
+        network.endpoints.lock().unwrap().push(sqs("available"));
+        let settings = Settings {
+            region: "us-east-1".into(),
+        };
+        let report = ensure(&env(), &network, &settings, &Invocation::for_test().metrics)
+            .await
+            .unwrap();
+        assert_eq!(report.endpoints[0].outcome, "created");
+        let created = network.created.lock().unwrap();
+        let e = &env();
+        assert_eq!(
+            created[0].client_token,
+            client_token(&e.arn, &e.endpoints[0].service_name)
+        );
+        assert!(created[0]
+            .tags
+            .contains(&(ENVIRONMENT_TAG.to_string(), e.arn.clone())));
+        assert_eq!(
+            *network.calls.lock().unwrap(),
+            [
+                "create com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0",
+                "policy vpce-sqs"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deleted_sqs_endpoint_does_not_count() {
+        let network = FakeNetwork::default();
+        network.endpoints.lock().unwrap().push(sqs("deleted"));
+        let settings = Settings {
+            region: "us-east-1".into(),
+        };
+        let err = ensure(&env(), &network, &settings, &Invocation::for_test().metrics)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, "NoSqsEndpoint");
+        assert!(network.calls.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn requests_are_recognised_by_shape() {
+        assert!(matches!(
+            Request::parse(serde_json::json!({"action": "reconcile"})),
+            Ok(Request::Reconcile)
+        ));
+        assert!(matches!(
+            Request::parse(serde_json::json!({"detail-type": "Scheduled Event", "detail": {}})),
+            Ok(Request::Reconcile)
+        ));
+        let e = Request::parse(serde_json::json!({"detail-type": "MWAA Environment Status Change", "detail": {"name": 5}}))
+            .unwrap_err();
+        assert!(e.starts_with("detail: name: invalid type"), "{e}");
+    }
+}
