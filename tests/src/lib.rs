@@ -4,6 +4,7 @@
 //! loopback, reached only through `AWS_ENDPOINT_URL_<SERVICE>`.
 
 pub mod audit_forwarder_fixtures;
+pub mod control_plane_fixtures;
 pub mod demo;
 pub mod enricher_fixtures;
 pub mod firewall_fixture;

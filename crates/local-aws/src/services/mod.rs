@@ -10,6 +10,8 @@ pub mod network_firewall;
 // ~~ firewall (issue 4) modules ~~
 
 // ~~ control-plane (issue 5) modules ~~
+pub mod kinesis_analytics_v2;
+pub mod mwaa;
 
 // ~~ sbom (issue 7) modules ~~
 pub mod inspector2;
@@ -27,7 +29,8 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         // ~~ firewall (issue 4) services ~~
 
         // ~~ control-plane (issue 5) services ~~
-
+        Arc::new(kinesis_analytics_v2::KinesisAnalyticsV2::new()),
+        Arc::new(mwaa::Mwaa::new()),
         // ~~ sbom (issue 7) services ~~
         Arc::new(inspector2::Inspector2::new()),
         // ~~ audit (issue 6) services ~~

@@ -14,6 +14,7 @@ mod enricher;
 mod firewall;
 
 // ~~ control-plane (issue 5) modules ~~
+mod control_plane;
 
 // ~~ sbom (issue 7) modules ~~
 mod sbom;
@@ -96,7 +97,8 @@ async fn main() {
         firewall::collector_case(),
         firewall::executor_case(),
         // ~~ control-plane (issue 5) cases ~~
-
+        control_plane::mwaa_case(&cloud).await,
+        control_plane::flink_case(&cloud).await,
         // ~~ sbom (issue 7) cases ~~
         sbom::trigger_case(),
         sbom::transformer_case(&cloud).await,

@@ -9,6 +9,7 @@ mod pipe_avro_enricher;
 mod firewall;
 
 // ~~ control-plane (issue 5) modules ~~
+mod control_plane;
 
 // ~~ sbom (issue 7) modules ~~
 mod sbom;
@@ -44,6 +45,7 @@ async fn main() {
     firewall::act(&mut demo, &cloud).await;
 
     // ~~ control-plane (issue 5) acts ~~
+    control_plane::act(&mut demo, &cloud).await;
 
     // ~~ sbom (issue 7) acts ~~
     sbom::act(&mut demo, &cloud).await;
