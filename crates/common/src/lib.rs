@@ -22,17 +22,9 @@ pub mod runtime;
 pub mod s3_key;
 pub mod yaml;
 
-// ~~ firewall (issue 4) modules ~~
 pub mod firewall_state;
 
-// ~~ control-plane (issue 5) modules ~~
-
-// ~~ sbom (issue 7) modules ~~
-
-// ~~ audit (issue 6) modules ~~
 pub mod event_pattern;
-
-// ~~ audit-forwarder (issue 6) modules ~~
 
 pub use failure::{FailureClass, FunctionError};
 pub use runtime::{Invocation, Startup};

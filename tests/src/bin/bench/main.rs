@@ -10,19 +10,14 @@
 
 mod enricher;
 
-// ~~ firewall (issue 4) modules ~~
 mod firewall;
 
-// ~~ control-plane (issue 5) modules ~~
 mod control_plane;
 
-// ~~ sbom (issue 7) modules ~~
 mod sbom;
 
-// ~~ audit (issue 6) modules ~~
 mod event_pattern;
 
-// ~~ audit-forwarder (issue 6) modules ~~
 mod audit_forwarder;
 
 use std::time::Duration;
@@ -93,43 +88,31 @@ async fn main() {
     println!("== cold start, size, memory (release builds, local Runtime API)");
     let cases = vec![
         enricher::case(&cloud).await,
-        // ~~ firewall (issue 4) cases ~~
         firewall::collector_case(),
         firewall::executor_case(),
-        // ~~ control-plane (issue 5) cases ~~
         control_plane::mwaa_case(&cloud).await,
         control_plane::flink_case(&cloud).await,
-        // ~~ sbom (issue 7) cases ~~
         sbom::trigger_case(),
         sbom::transformer_case(&cloud).await,
-        // ~~ audit (issue 6) cases ~~
-
-        // ~~ audit-forwarder (issue 6) cases ~~
         audit_forwarder::case(&cloud).await,
     ];
     cold_starts(&cloud, cases).await;
     println!("\n== pipe-avro-enricher in process, one core, schemas cached");
     enricher::throughput(&cloud).await;
 
-    // ~~ firewall (issue 4) measurements ~~
     println!("\n== firewall-rule-collector: validation + transformation, one core");
     firewall::validation();
     println!("\n== firewall-rule-executor: Network Firewall API calls for a one-rule change");
     firewall::api_calls(&cloud).await;
 
-    // ~~ control-plane (issue 5) measurements ~~
-
-    // ~~ sbom (issue 7) measurements ~~
     println!("\n== sbom-transformer convert vs the Python baseline (json.load + pandas + pyarrow)");
     sbom::conversion();
 
-    // ~~ audit (issue 6) measurements ~~
     println!(
         "\n== EventBridge pattern matching in process, one core: common::event_pattern vs moto"
     );
     event_pattern::throughput();
 
-    // ~~ audit-forwarder (issue 6) measurements ~~
     println!("\n== audit-forwarder vs the API-destination path, 1 000 CloudTrail events, local REST produce API");
     audit_forwarder::throughput(&cloud).await;
 }

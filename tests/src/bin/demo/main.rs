@@ -5,19 +5,14 @@
 mod local_aws;
 mod pipe_avro_enricher;
 
-// ~~ firewall (issue 4) modules ~~
 mod firewall;
 
-// ~~ control-plane (issue 5) modules ~~
 mod control_plane;
 
-// ~~ sbom (issue 7) modules ~~
 mod sbom;
 
-// ~~ audit (issue 6) modules ~~
 mod audit;
 
-// ~~ audit-forwarder (issue 6) modules ~~
 mod audit_forwarder;
 
 use e2e_tests::demo::Demo;
@@ -41,19 +36,14 @@ async fn main() {
     pipe_avro_enricher::act(&mut demo, &cloud).await;
     local_aws::act(&mut demo, &cloud).await;
 
-    // ~~ firewall (issue 4) acts ~~
     firewall::act(&mut demo, &cloud).await;
 
-    // ~~ control-plane (issue 5) acts ~~
     control_plane::act(&mut demo, &cloud).await;
 
-    // ~~ sbom (issue 7) acts ~~
     sbom::act(&mut demo, &cloud).await;
 
-    // ~~ audit (issue 6) acts ~~
     audit::act(&mut demo, &cloud).await;
 
-    // ~~ audit-forwarder (issue 6) acts ~~
     audit_forwarder::act(&mut demo, &cloud).await;
 
     demo.act("what happened in the local cloud");
