@@ -267,6 +267,19 @@ impl Template<'_> {
             "AWS::Region" => REGION.into(),
             "AWS::Partition" => "aws".into(),
             "AWS::URLSuffix" => "amazonaws.com".into(),
+            // A bucket with a fixed name resolves to it, as deployed.
+            other
+                if !other.contains('.')
+                    && self
+                        .resource(other)
+                        .is_some_and(|r| !r["Properties"]["BucketName"].is_null()) =>
+            {
+                let name = &self.resource(other).expect("checked")["Properties"]["BucketName"];
+                match self.resolve(name, rule) {
+                    Json::String(s) => s,
+                    v => panic!("{rule}: bucket name of {other} resolves to {v}"),
+                }
+            }
             other
                 if self
                     .resource(other.split('.').next().unwrap_or_default())
