@@ -419,7 +419,10 @@ async fn malformed_inputs_fail_clearly_and_other_exports_are_skipped() {
 
     let skipped = success(
         p.transformer
-            .invoke(&event("sbom-transformer", "lambda-function-export-not-routed"))
+            .invoke(&event(
+                "sbom-transformer",
+                "lambda-function-export-not-routed",
+            ))
             .await
             .unwrap(),
     );
