@@ -13,6 +13,7 @@
 pub mod aws;
 pub mod backoff;
 pub mod batch;
+pub mod cloudwatch_logs;
 pub mod config;
 pub mod events;
 pub mod failure;

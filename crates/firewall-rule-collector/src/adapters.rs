@@ -210,42 +210,13 @@ pub async fn write_spoke_log(
     stream: &str,
     lines: &[LogLine],
 ) -> Result<(), FunctionError> {
-    if lines.is_empty() {
-        return Ok(());
-    }
-    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
-    match logs
-        .create_log_stream()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_already_exists_exception()) => {}
-        Err(e) => return Err(FunctionError::from_sdk("logs:CreateLogStream", &e)),
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default();
-    let events = lines.iter().map(|l| {
-        aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-            .timestamp(now)
-            .message(&l.json)
-            .build()
-            .expect("timestamp and message are set")
-    });
-    logs.put_log_events()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .set_log_events(Some(events.collect()))
-        .send()
-        .await
-        .map_err(|e| FunctionError::from_sdk("logs:PutLogEvents", &e))?;
-    Ok(())
+    common::cloudwatch_logs::append_lines(
+        config,
+        group,
+        stream,
+        lines.iter().map(|l| l.json.as_str()),
+    )
+    .await
 }
 
 impl StatePublisher for Aws {

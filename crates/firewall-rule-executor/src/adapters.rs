@@ -425,38 +425,12 @@ impl SpokeLog for Aws {
             .spokes
             .config_for(&arn, self.external_id.as_deref())
             .await?;
-        let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-        match logs
-            .create_log_stream()
-            .log_group_name(group)
-            .log_stream_name(stream)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_already_exists_exception()) => {}
-            Err(e) => return Err(FunctionError::from_sdk("logs:CreateLogStream", &e)),
-        }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or_default();
-        let events = lines.iter().map(|l| {
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp(now)
-                .message(l)
-                .build()
-                .expect("set")
-        });
-        logs.put_log_events()
-            .log_group_name(group)
-            .log_stream_name(stream)
-            .set_log_events(Some(events.collect()))
-            .send()
-            .await
-            .map_err(|e| FunctionError::from_sdk("logs:PutLogEvents", &e))?;
-        Ok(())
+        common::cloudwatch_logs::append_lines(
+            &config,
+            group,
+            stream,
+            lines.iter().map(String::as_str),
+        )
+        .await
     }
 }
