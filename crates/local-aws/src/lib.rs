@@ -72,6 +72,7 @@
 
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod input;
 pub mod services;
 

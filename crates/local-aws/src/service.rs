@@ -150,6 +150,17 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
+    /// The base64 credentials of an `Authorization: Basic …` header, as sent.
+    pub fn basic_credentials(&self) -> Option<&str> {
+        self.headers
+            .get("authorization")
+            .and_then(|h| h.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+            .map(|(_, credentials)| credentials.trim())
+    }
+}
+
+impl RequestContext {
     /// A context for `region` in the default account with no parameters;
     /// handy for calling a service directly in unit tests.
     pub fn for_region(region: impl Into<String>) -> Self {

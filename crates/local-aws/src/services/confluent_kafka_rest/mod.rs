@@ -464,13 +464,7 @@ impl Service for ConfluentKafkaRest {
         let Some(token) = self.state().auth.clone() else {
             return Ok(());
         };
-        let presented = ctx
-            .headers
-            .get("authorization")
-            .and_then(|h| h.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-            .map(|(_, credentials)| credentials.trim());
-        if presented == Some(token.as_str()) {
+        if ctx.basic_credentials() == Some(token.as_str()) {
             Ok(())
         } else {
             Err(kafka_error(401, 401, "Unauthorized"))

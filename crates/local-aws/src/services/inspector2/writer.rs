@@ -1,7 +1,5 @@
 //! Writing an export's files to S3 (moto) with plain path-style requests.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// Writes the files with path-style PUTs after checking the bucket exists.
 pub(super) async fn write_files(
     endpoint: &str,
@@ -53,26 +51,4 @@ fn encode_key(key: &str) -> String {
     out
 }
 
-/// Now as RFC 3339 UTC seconds (`2026-11-20T08:30:00Z`).
-pub(super) fn rfc3339_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's civil-from-days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+pub(super) use crate::clock::rfc3339_now_seconds as rfc3339_now;
