@@ -28,7 +28,7 @@ PKG_HASH = $(shell cat tools/requirements-package.txt | sha256sum | cut -c1-16)
 help:
 	@echo "make demo         run every function end to end against the local cloud"
 	@echo "make test         fmt, clippy, template checks, unit + end-to-end tests"
-	@echo "make bench        cold start, peak RSS and binary size of release builds"
+	@echo "make bench        release figures for BENCHMARKS.md (SECTIONS=\"enricher sbom ...\" for some)"
 	@echo "make package      sam build (x86_64, no Docker) and zipped sizes"
 	@echo "make local-cloud  moto + local-aws in the foreground, with the env exports"
 
@@ -76,7 +76,7 @@ demo: venv build
 
 bench: venv
 	cargo build --release --workspace --bins
-	cargo run --release --quiet -p e2e-tests --bin bench
+	cargo run --release --quiet -p e2e-tests --bin bench -- $(SECTIONS)
 
 # SAM copies from <CodeUri>/target/lambda, so no absolute CARGO_TARGET_DIR here.
 package: venv-package

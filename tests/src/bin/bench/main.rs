@@ -82,37 +82,68 @@ async fn cold_starts(cloud: &LocalCloud, cases: Vec<Case>) {
     }
 }
 
+/// `bench [SECTION ...]` runs only the named sections (all when none is
+/// given), so one function's figures can be re-measured without the rest:
+/// `cold`, `enricher`, `firewall`, `sbom`, `event-pattern`, `audit-forwarder`.
+const SECTIONS: [&str; 6] = [
+    "cold",
+    "enricher",
+    "firewall",
+    "sbom",
+    "event-pattern",
+    "audit-forwarder",
+];
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    let wanted: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(unknown) = wanted.iter().find(|w| !SECTIONS.contains(&w.as_str())) {
+        eprintln!(
+            "bench: unknown section {unknown:?}; sections: {}",
+            SECTIONS.join(", ")
+        );
+        std::process::exit(2);
+    }
+    let run = |section: &str| wanted.is_empty() || wanted.iter().any(|w| w == section);
     let cloud = LocalCloud::start().await.expect("local cloud");
-    println!("== cold start, size, memory (release builds, local Runtime API)");
-    let cases = vec![
-        enricher::case(&cloud).await,
-        firewall::collector_case(),
-        firewall::executor_case(),
-        control_plane::mwaa_case(&cloud).await,
-        control_plane::flink_case(&cloud).await,
-        sbom::trigger_case(),
-        sbom::transformer_case(&cloud).await,
-        audit_forwarder::case(&cloud).await,
-    ];
-    cold_starts(&cloud, cases).await;
-    println!("\n== pipe-avro-enricher in process, one core, schemas cached");
-    enricher::throughput(&cloud).await;
-
-    println!("\n== firewall-rule-collector: validation + transformation, one core");
-    firewall::validation();
-    println!("\n== firewall-rule-executor: Network Firewall API calls for a one-rule change");
-    firewall::api_calls(&cloud).await;
-
-    println!("\n== sbom-transformer convert vs the Python baseline (json.load + pandas + pyarrow)");
-    sbom::conversion();
-
-    println!(
-        "\n== EventBridge pattern matching in process, one core: common::event_pattern vs moto"
-    );
-    event_pattern::throughput();
-
-    println!("\n== audit-forwarder vs the API-destination path, 1 000 CloudTrail events, local REST produce API");
-    audit_forwarder::throughput(&cloud).await;
+    if run("cold") {
+        println!("== cold start, size, memory (release builds, local Runtime API)");
+        let cases = vec![
+            enricher::case(&cloud).await,
+            firewall::collector_case(),
+            firewall::executor_case(),
+            control_plane::mwaa_case(&cloud).await,
+            control_plane::flink_case(&cloud).await,
+            sbom::trigger_case(),
+            sbom::transformer_case(&cloud).await,
+            audit_forwarder::case(&cloud).await,
+        ];
+        cold_starts(&cloud, cases).await;
+    }
+    if run("enricher") {
+        println!("\n== pipe-avro-enricher in process, one core, schemas cached");
+        enricher::throughput(&cloud).await;
+    }
+    if run("firewall") {
+        println!("\n== firewall-rule-collector: validation + transformation, one core");
+        firewall::validation();
+        println!("\n== firewall-rule-executor: Network Firewall API calls for a one-rule change");
+        firewall::api_calls(&cloud).await;
+    }
+    if run("sbom") {
+        println!(
+            "\n== sbom-transformer convert vs the Python baseline (json.load + pandas + pyarrow)"
+        );
+        sbom::conversion();
+    }
+    if run("event-pattern") {
+        println!(
+            "\n== EventBridge pattern matching in process, one core: common::event_pattern vs moto"
+        );
+        event_pattern::throughput();
+    }
+    if run("audit-forwarder") {
+        println!("\n== audit-forwarder vs the API-destination path, 1 000 CloudTrail events, local REST produce API");
+        audit_forwarder::throughput(&cloud).await;
+    }
 }
