@@ -180,6 +180,7 @@ impl Fixture {
             [
                 ("QUEUE_URL", queue_url.as_str()),
                 ("OVERFLOW_BUCKET", "central-state"),
+                ("INDEX_BUCKET", "central-state"),
                 ("SPOKE_ROLE_NAME", ROLE),
                 ("SPOKE_LOG_GROUP", LOG_GROUP),
                 ("SUPPORTED_REGIONS", REGION),

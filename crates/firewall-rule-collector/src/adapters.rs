@@ -42,11 +42,7 @@ impl Aws {
     }
 
     async fn spoke(&self, account: &str, region: &str) -> Result<SdkConfig, FunctionError> {
-        let partition = match region.split('-').next() {
-            Some("cn") => "aws-cn",
-            _ if region.starts_with("us-gov-") => "aws-us-gov",
-            _ => "aws",
-        };
+        let partition = common::firewall_state::partition_of(region);
         let arn = format!("arn:{partition}:iam::{account}:role/{}", self.role_name);
         let config = self
             .spokes

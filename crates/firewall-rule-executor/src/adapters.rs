@@ -12,7 +12,7 @@ use aws_sdk_networkfirewall::types::{
 };
 use aws_sdk_networkfirewall::Client;
 use common::aws::CrossAccount;
-use common::firewall_state::DesiredState;
+use common::firewall_state::{partition_of, DesiredState};
 use common::FunctionError;
 
 use crate::config::{Config, MANAGED_TAG, MANAGED_VALUE, ROLE_TAG};
@@ -203,6 +203,65 @@ fn with_references(
         .map_err(|e| FunctionError::permanent("InvalidPolicy", e.to_string()).into())
 }
 
+/// Sends a `DescribeRuleGroup`; `None` when the group is gone or not ours.
+async fn describe(
+    request: aws_sdk_networkfirewall::operation::describe_rule_group::builders::DescribeRuleGroupFluentBuilder,
+) -> Result<Option<GroupRead>, FirewallError> {
+    let d = match request.send().await {
+        Ok(d) => d,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(FunctionError::from_sdk("DescribeRuleGroup", &e).into()),
+    };
+    let Some(response) = d.rule_group_response() else {
+        return Ok(None);
+    };
+    let tag = |k: &str| {
+        response
+            .tags()
+            .iter()
+            .find(|t| t.key() == k)
+            .map(|t| t.value().to_string())
+    };
+    if tag(MANAGED_TAG).as_deref() != Some(MANAGED_VALUE) {
+        return Ok(None);
+    }
+    let role = match tag(ROLE_TAG).as_deref() {
+        Some("global") => GroupRole::Global,
+        _ => GroupRole::Tenant,
+    };
+    let group = d.rule_group();
+    let rules = group
+        .and_then(|g| g.rules_source())
+        .and_then(|s| s.rules_string())
+        .map(lines)
+        .unwrap_or_default();
+    let ip_sets = group
+        .and_then(|g| g.rule_variables())
+        .and_then(|v| v.ip_sets())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.definition().to_vec()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Some(GroupRead {
+        arn: response.rule_group_arn().to_string(),
+        token: d.update_token().to_string(),
+        role,
+        state: GroupState {
+            name: response.rule_group_name().to_string(),
+            capacity: response.capacity().unwrap_or(0).max(0) as usize,
+            rules,
+            ip_sets,
+        },
+    }))
+}
+
 fn lines(rules: &str) -> Vec<String> {
     rules
         .lines()
@@ -232,66 +291,25 @@ impl Firewall for Aws {
         }
         let mut out = Vec::new();
         for arn in arns {
-            let d = match client
-                .describe_rule_group()
-                .rule_group_arn(&arn)
-                .send()
-                .await
-            {
-                Ok(d) => d,
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(FunctionError::from_sdk("DescribeRuleGroup", &e).into()),
-            };
-            let Some(response) = d.rule_group_response() else {
-                continue;
-            };
-            let tag = |k: &str| {
-                response
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == k)
-                    .map(|t| t.value().to_string())
-            };
-            if tag(MANAGED_TAG).as_deref() != Some(MANAGED_VALUE) {
-                continue;
+            let request = client.describe_rule_group().rule_group_arn(&arn);
+            if let Some(g) = describe(request).await? {
+                out.push(g);
             }
-            let role = match tag(ROLE_TAG).as_deref() {
-                Some("global") => GroupRole::Global,
-                _ => GroupRole::Tenant,
-            };
-            let group = d.rule_group();
-            let rules = group
-                .and_then(|g| g.rules_source())
-                .and_then(|s| s.rules_string())
-                .map(lines)
-                .unwrap_or_default();
-            let ip_sets = group
-                .and_then(|g| g.rule_variables())
-                .and_then(|v| v.ip_sets())
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.definition().to_vec()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push(GroupRead {
-                arn: arn.clone(),
-                token: d.update_token().to_string(),
-                role,
-                state: GroupState {
-                    name: response.rule_group_name().to_string(),
-                    capacity: response.capacity().unwrap_or(0).max(0) as usize,
-                    rules,
-                    ip_sets,
-                },
-            });
         }
         Ok(out)
+    }
+
+    async fn describe_group(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<GroupRead>, FirewallError> {
+        let request = self
+            .nfw(region)
+            .describe_rule_group()
+            .rule_group_name(name)
+            .r#type(RuleGroupType::Stateful);
+        describe(request).await
     }
 
     async fn update_group(
@@ -416,15 +434,20 @@ impl SpokeLog for Aws {
     async fn write(
         &self,
         account: &str,
+        region: &str,
         group: &str,
         stream: &str,
         lines: &[String],
     ) -> Result<(), FunctionError> {
-        let arn = format!("arn:aws:iam::{account}:role/{}", self.role_name);
+        let partition = partition_of(region);
+        let arn = format!("arn:{partition}:iam::{account}:role/{}", self.role_name);
         let config = self
             .spokes
             .config_for(&arn, self.external_id.as_deref())
-            .await?;
+            .await?
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build();
         common::cloudwatch_logs::append_lines(
             &config,
             group,

@@ -20,6 +20,9 @@ pub struct Config {
     pub spoke_external_id: Option<String>,
     /// The central team's `global_rules.yaml`, rendered at start-up.
     pub global_rules_yaml: String,
+    /// Bucket of the per-Region ownership index (`ownership-index/`);
+    /// unset means a full scan of the managed groups on every change.
+    pub index_bucket: Option<String>,
 }
 
 /// The tag marking groups this system owns (never a name substring).
@@ -93,6 +96,7 @@ impl Config {
             ),
             spoke_external_id: env.optional("SPOKE_EXTERNAL_ID"),
             global_rules_yaml: include_str!("../data/global_rules.yaml").to_string(),
+            index_bucket: env.optional("INDEX_BUCKET"),
         }
     }
 }

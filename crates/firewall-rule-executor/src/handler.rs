@@ -12,8 +12,10 @@ use common::firewall_state::{DesiredState, QueueMessage, FORMAT};
 use common::{FunctionError, Invocation};
 
 use crate::config::Config;
-use crate::plan::{plan, GroupContent, GroupState, GroupWrite, Plan};
+use crate::ownership::OwnershipIndex;
+use crate::plan::{GroupContent, GroupState};
 use crate::policy::GroupRole;
+pub use crate::reconcile::reconcile;
 
 /// A managed group as read, with the token of that same read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +47,13 @@ pub trait Firewall {
         &self,
         region: &str,
     ) -> impl Future<Output = Result<Vec<GroupRead>, FirewallError>>;
+    /// One group by name; `None` when it does not exist or is not a group
+    /// this system manages.
+    fn describe_group(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<GroupRead>, FirewallError>>;
     fn update_group(
         &self,
         region: &str,
@@ -76,6 +85,44 @@ pub trait Firewall {
     fn detach(&self, region: &str, arn: &str) -> impl Future<Output = Result<(), FirewallError>>;
 }
 
+/// The ownership index as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexRead {
+    /// No index is configured: always the full scan, nothing stored.
+    Disabled,
+    Missing,
+    /// The object exists but does not parse; overwritten on the next write.
+    Unreadable {
+        etag: String,
+    },
+    Found {
+        index: OwnershipIndex,
+        etag: String,
+    },
+}
+
+/// The condition of an index write: a compare-and-swap on the object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// `If-None-Match: *`.
+    Absent,
+    /// `If-Match: <etag>`.
+    Matches(String),
+}
+
+/// Where the ownership index of each Region lives.
+pub trait OwnershipStore {
+    fn read(&self, region: &str) -> impl Future<Output = Result<IndexRead, FirewallError>>;
+    /// Stores `index` if `condition` holds and returns the new ETag; a
+    /// failed condition is [`FirewallError::InvalidToken`] (re-read).
+    fn write(
+        &self,
+        region: &str,
+        index: &OwnershipIndex,
+        condition: &Precondition,
+    ) -> impl Future<Output = Result<String, FirewallError>>;
+}
+
 /// Desired states too large for SQS, stored in S3 by the collector.
 pub trait StateStore {
     fn fetch(
@@ -87,9 +134,11 @@ pub trait StateStore {
 
 /// The spoke's customer log group.
 pub trait SpokeLog {
+    /// The log group of `account` in `region` (the spoke's Region).
     fn write(
         &self,
         account: &str,
+        region: &str,
         group: &str,
         stream: &str,
         lines: &[String],
@@ -124,13 +173,19 @@ impl Context {
     }
 }
 
-pub async fn handle<F: Firewall, S: StateStore, L: SpokeLog>(
+/// The ports of one invocation.
+pub struct Ports<'a, F, I, S, L> {
+    pub firewall: &'a F,
+    pub index: &'a I,
+    pub store: &'a S,
+    pub log: &'a L,
+}
+
+pub async fn handle<F: Firewall, I: OwnershipStore, S: StateStore, L: SpokeLog>(
     event: SqsEvent,
     inv: Invocation,
     cx: &Context,
-    fw: &F,
-    store: &S,
-    log: &L,
+    ports: Ports<'_, F, I, S, L>,
 ) -> Result<SqsBatchResponse, FunctionError> {
     if cx.global_rules.get().is_none() {
         let account = inv
@@ -154,15 +209,13 @@ pub async fn handle<F: Firewall, S: StateStore, L: SpokeLog>(
         .map_err(|e| FunctionError::permanent("InvalidGlobalRules", e))?;
         let _ = cx.global_rules.set(rules);
     }
-    common::batch::process_sqs_batch(event, |m| process(m, cx, fw, store, log)).await
+    common::batch::process_sqs_batch(event, |m| process(m, cx, &ports)).await
 }
 
-async fn process<F: Firewall, S: StateStore, L: SpokeLog>(
+async fn process<F: Firewall, I: OwnershipStore, S: StateStore, L: SpokeLog>(
     m: SqsMessage,
     cx: &Context,
-    fw: &F,
-    store: &S,
-    log: &L,
+    ports: &Ports<'_, F, I, S, L>,
 ) -> Result<(), FunctionError> {
     let body = m.body.as_deref().unwrap_or_default();
     let message: QueueMessage = serde_json::from_str(body).map_err(|e| {
@@ -173,7 +226,7 @@ async fn process<F: Firewall, S: StateStore, L: SpokeLog>(
     })?;
     let state = match message {
         QueueMessage::State(s) => s,
-        QueueMessage::Stored { bucket, key } => store.fetch(&bucket, &key).await?,
+        QueueMessage::Stored { bucket, key } => ports.store.fetch(&bucket, &key).await?,
     };
     if state.format != FORMAT {
         return Err(FunctionError::invalid_event(format!(
@@ -187,7 +240,7 @@ async fn process<F: Firewall, S: StateStore, L: SpokeLog>(
             format!("{} has no configured firewall policy", state.region),
         ));
     }
-    let outcome = reconcile(&state, cx, fw).await;
+    let outcome = reconcile(&state, cx, ports.firewall, ports.index).await;
     let line = match &outcome {
         Ok(p) => {
             serde_json::json!({"level": "INFO", "version": state.origin.version, "event": state.origin.event,
@@ -202,9 +255,11 @@ async fn process<F: Firewall, S: StateStore, L: SpokeLog>(
     tracing::info!(account = %state.account, region = %state.region, "{line}");
     // The spoke hears about the outcome; a log failure must not undo or
     // repeat a firewall change, so it is only logged centrally.
-    if let Err(e) = log
+    if let Err(e) = ports
+        .log
         .write(
             &state.account,
+            &state.region,
             &state.origin.log_group,
             &state.origin.log_stream,
             &[line.to_string()],
@@ -214,130 +269,4 @@ async fn process<F: Firewall, S: StateStore, L: SpokeLog>(
         tracing::warn!("could not write the spoke log: {e}");
     }
     outcome.map(|_| ())
-}
-
-/// Read, plan, write; again from a fresh read when a token was stale.
-pub async fn reconcile<F: Firewall>(
-    state: &DesiredState,
-    cx: &Context,
-    fw: &F,
-) -> Result<Plan, FunctionError> {
-    let region = state.region.as_str();
-    for round in 0..cx.max_rounds.max(1) {
-        match round_once(state, cx, fw).await {
-            Ok(p) => return Ok(p),
-            Err(FirewallError::InvalidToken) => {
-                tracing::info!(region, round, "a rule group changed under us; re-reading");
-                let mut rng = fastrand::Rng::new();
-                tokio::time::sleep(cx.backoff.delay(round, &mut rng)).await;
-            }
-            Err(FirewallError::Failed(e)) => return Err(e),
-        }
-    }
-    Err(FunctionError::retryable(
-        "InvalidTokenException",
-        format!(
-            "rule groups in {region} kept changing during {} rounds",
-            cx.max_rounds
-        ),
-    ))
-}
-
-/// Retries throttling and other transient failures with full jitter.
-async fn retrying<T, Fut: Future<Output = Result<T, FirewallError>>>(
-    cx: &Context,
-    op: impl FnMut(u32) -> Fut,
-) -> Result<T, FirewallError> {
-    cx.backoff
-        .retry(
-            op,
-            |e| matches!(e, FirewallError::Failed(f) if f.is_retryable()),
-        )
-        .await
-}
-
-async fn round_once<F: Firewall>(
-    state: &DesiredState,
-    cx: &Context,
-    fw: &F,
-) -> Result<Plan, FirewallError> {
-    let region = state.region.as_str();
-    let groups = retrying(cx, |_| fw.managed_groups(region)).await?;
-    ensure_global(region, &groups, cx, fw).await?;
-    let tenants: Vec<&GroupRead> = groups
-        .iter()
-        .filter(|g| g.role == GroupRole::Tenant)
-        .collect();
-    let states: Vec<GroupState> = tenants.iter().map(|g| g.state.clone()).collect();
-    let prefix = &cx.config.group_prefix;
-    let p = plan(&states, state, cx.config.group_capacity, |_| {
-        format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-    });
-    for write in &p.writes {
-        match write {
-            GroupWrite::Update { group, content } => {
-                let read = tenants
-                    .iter()
-                    .find(|g| &g.state.name == group)
-                    .expect("plans name read groups");
-                retrying(cx, |_| fw.update_group(region, read, content)).await?;
-            }
-            GroupWrite::Create { group, content } => {
-                let arn = retrying(cx, |_| {
-                    fw.create_group(
-                        region,
-                        group,
-                        GroupRole::Tenant,
-                        cx.config.group_capacity,
-                        content,
-                    )
-                })
-                .await?;
-                retrying(cx, |_| fw.attach(region, &arn, GroupRole::Tenant)).await?;
-            }
-            GroupWrite::Delete { group } => {
-                let read = tenants
-                    .iter()
-                    .find(|g| &g.state.name == group)
-                    .expect("plans name read groups");
-                retrying(cx, |_| fw.detach(region, &read.arn)).await?;
-                retrying(cx, |_| fw.delete_group(region, &read.arn)).await?;
-            }
-        }
-    }
-    Ok(p)
-}
-
-/// The reserved global group exists, is attached last, and holds exactly
-/// the global rules; written only when it differs.
-async fn ensure_global<F: Firewall>(
-    region: &str,
-    groups: &[GroupRead],
-    cx: &Context,
-    fw: &F,
-) -> Result<(), FirewallError> {
-    let rules = cx.global_rules.get().cloned().unwrap_or_default();
-    let content = GroupContent {
-        rules,
-        ip_sets: Default::default(),
-    };
-    match groups.iter().find(|g| g.role == GroupRole::Global) {
-        Some(g) if g.state.rules == content.rules && g.state.ip_sets.is_empty() => Ok(()),
-        Some(g) => retrying(cx, |_| fw.update_group(region, g, &content)).await,
-        None if content.rules.is_empty() => Ok(()),
-        None => {
-            let name = format!("{}-global", cx.config.group_prefix);
-            let arn = retrying(cx, |_| {
-                fw.create_group(
-                    region,
-                    &name,
-                    GroupRole::Global,
-                    cx.config.global_group_capacity,
-                    &content,
-                )
-            })
-            .await?;
-            retrying(cx, |_| fw.attach(region, &arn, GroupRole::Global)).await
-        }
-    }
 }

@@ -2,7 +2,7 @@
 #![recursion_limit = "256"]
 
 use common::Startup;
-use firewall_rule_executor::{adapters::Aws, config::Config, handler};
+use firewall_rule_executor::{adapters::Aws, config::Config, handler, index_store::S3Index};
 
 #[tokio::main]
 async fn main() -> Result<(), common::Error> {
@@ -10,9 +10,17 @@ async fn main() -> Result<(), common::Error> {
     let config = startup.config(Config::from_env).await?;
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
         .unwrap_or_else(|_| "firewall-rule-executor".into());
-    let aws = Aws::new(common::aws::sdk_config().await, &config, &function);
+    let sdk = common::aws::sdk_config().await;
+    let index = S3Index::new(common::aws::s3_client(&sdk), config.index_bucket.clone());
+    let aws = Aws::new(sdk, &config, &function);
     let cx = handler::Context::new(config);
+    let ports = || handler::Ports {
+        firewall: &aws,
+        index: &index,
+        store: &aws,
+        log: &aws,
+    };
     startup
-        .run(|event, invocation| handler::handle(event, invocation, &cx, &aws, &aws, &aws))
+        .run(|event, inv| handler::handle(event, inv, &cx, ports()))
         .await
 }

@@ -5,6 +5,7 @@
 //! 20 managed groups.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_sdk_networkfirewall::types::{FirewallPolicy, RuleOrder, StatefulEngineOptions};
@@ -14,7 +15,11 @@ use firewall_rule_collector::rules::{predefined_rule, Predefined, RuleOrder as O
 use firewall_rule_collector::spoke_config::load;
 use firewall_rule_collector::validate::{transform, vpc_ids, VpcFacts};
 use firewall_rule_executor::config::Config;
-use firewall_rule_executor::handler::{reconcile, Context};
+use firewall_rule_executor::handler::{
+    reconcile, Context, FirewallError, IndexRead, OwnershipStore, Precondition,
+};
+use firewall_rule_executor::index_store::S3Index;
+use firewall_rule_executor::ownership::OwnershipIndex;
 
 use crate::Case;
 
@@ -143,25 +148,27 @@ pub fn validation() {
     }
 }
 
-fn desired(rules: usize, vpc: &str) -> DesiredState {
+/// The desired state of `account`: `rules` HTTPS domains in one VPC, the
+/// `renamed`-th one changed (another domain, so another rule name).
+fn desired(account: &str, rules: usize, renamed: Option<usize>) -> DesiredState {
+    let vpc = format!("vpc-0b{account}");
     let rules = (0..rules)
         .map(|i| {
-            predefined_rule(
-                ACCOUNT,
-                vpc,
-                Predefined::Https,
-                &format!(".h{i}.example.com"),
-                Order::Strict,
-            )
+            let domain = if renamed == Some(i) {
+                format!(".renamed{i}.example.com")
+            } else {
+                format!(".h{i}.example.com")
+            };
+            predefined_rule(account, &vpc, Predefined::Https, &domain, Order::Strict)
         })
         .collect();
     DesiredState {
         format: FORMAT,
-        account: ACCOUNT.into(),
+        account: account.into(),
         region: REGION.into(),
         change: Change::Replace {
             vpcs: vec![VpcRules {
-                vpc_id: vpc.into(),
+                vpc_id: vpc.clone(),
                 cidrs: vec!["10.0.0.0/16".into()],
                 rules,
             }],
@@ -175,7 +182,55 @@ fn desired(rules: usize, vpc: &str) -> DesiredState {
     }
 }
 
-/// API calls for a one-rule change on a firewall with 20 managed groups.
+/// The ownership index store, counting its S3 calls (one per method call).
+struct Counted<'a> {
+    inner: &'a S3Index,
+    calls: Mutex<BTreeMap<&'static str, usize>>,
+}
+
+impl Counted<'_> {
+    fn take(&self) -> BTreeMap<&'static str, usize> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+impl OwnershipStore for Counted<'_> {
+    async fn read(&self, region: &str) -> Result<IndexRead, FirewallError> {
+        let out = self.inner.read(region).await;
+        if !matches!(out, Ok(IndexRead::Disabled)) {
+            *self
+                .calls
+                .lock()
+                .unwrap()
+                .entry("s3:GetObject")
+                .or_default() += 1;
+        }
+        out
+    }
+
+    async fn write(
+        &self,
+        region: &str,
+        index: &OwnershipIndex,
+        condition: &Precondition,
+    ) -> Result<String, FirewallError> {
+        *self
+            .calls
+            .lock()
+            .unwrap()
+            .entry("s3:PutObject")
+            .or_default() += 1;
+        self.inner.write(region, index, condition).await
+    }
+}
+
+fn account(k: usize) -> String {
+    format!("1000000000{k:02}")
+}
+
+/// API calls for a one-rule change on a firewall with 20 managed groups:
+/// 19 tenant accounts of 53 rules, one group each (capacity 53; the last
+/// account has 52, so one free slot), plus the global group.
 pub async fn api_calls(cloud: &LocalCloud) {
     let sdk = sdk_config_for(&cloud.local_aws.url).await;
     let nfw = aws_sdk_networkfirewall::Client::new(&sdk);
@@ -199,19 +254,36 @@ pub async fn api_calls(cloud: &LocalCloud) {
         .firewall_policy_response
         .expect("response")
         .firewall_policy_arn;
+    let bucket = "bench-firewall-state";
+    let s3 = cloud.s3().await;
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
     let config = Config {
         policies: BTreeMap::from([(REGION.to_string(), arn)]),
         strict_order: true,
         group_capacity: 53,
-        // 1,000 rules fill 19 tenant groups; with the global group, 20 managed groups.
         global_group_capacity: 100,
         group_prefix: "bench-rules".into(),
         firewall_vpc_id: "vpc-0f1e2d3c4b5a69788".into(),
         spoke_role_name: "r".into(),
         spoke_external_id: None,
         global_rules_yaml: "Rules:\n  - 'drop tcp $HOME_NET any -> $EXTERNAL_NET any'\n".into(),
+        index_bucket: Some(bucket.into()),
     };
     let aws = firewall_rule_executor::adapters::Aws::new(sdk.clone(), &config, "bench");
+    let s3_index = S3Index::new(s3.clone(), Some(bucket.into()));
+    let no_index = S3Index::new(s3, None);
+    let index = Counted {
+        inner: &s3_index,
+        calls: Mutex::default(),
+    };
+    let scan = Counted {
+        inner: &no_index,
+        calls: Mutex::default(),
+    };
     let cx = Context::new(config);
     let _ = cx.global_rules.set(
         firewall_rule_executor::global_rules::render(
@@ -222,19 +294,14 @@ pub async fn api_calls(cloud: &LocalCloud) {
         )
         .expect("global rules"),
     );
-    let vpc = "vpc-0bench00000000001";
-    reconcile(&desired(1000, vpc), &cx, &aws)
-        .await
-        .expect("initial state");
-    let calls = |from: usize| {
-        let all = cloud.local_aws.emulator.requests();
-        let mut by_op: BTreeMap<String, usize> = BTreeMap::new();
-        for r in &all[from..] {
-            *by_op.entry(r.operation.clone()).or_default() += 1;
-        }
-        (all.len(), by_op)
-    };
-    let (start, _) = calls(0);
+    let sizes: Vec<usize> = (0..19).map(|k| if k == 18 { 52 } else { 53 }).collect();
+    for (k, n) in sizes.iter().enumerate() {
+        reconcile(&desired(&account(k), *n, None), &cx, &aws, &index)
+            .await
+            .expect("initial state");
+    }
+    index.take();
+    let emulator = &cloud.local_aws.emulator;
     let groups = nfw
         .list_rule_groups()
         .send()
@@ -242,18 +309,59 @@ pub async fn api_calls(cloud: &LocalCloud) {
         .expect("list")
         .rule_groups()
         .len();
-    let (start2, _) = calls(start);
-    let t = Instant::now();
-    reconcile(&desired(1001, vpc), &cx, &aws)
-        .await
-        .expect("one-rule change");
-    let elapsed: Duration = t.elapsed();
-    let (end, by_op) = calls(start2);
-    println!("one-rule change on a firewall with {groups} managed rule groups ({} tenant + 1 global), 1,000 -> 1,001 rules:", groups - 1);
     println!(
-        "  firewall-rule-executor: {} calls {by_op:?} in {:.1} ms against local-aws",
-        end - start2,
-        elapsed.as_secs_f64() * 1e3
+        "one-rule change on a firewall with {groups} managed rule groups ({} tenant accounts of ~53 rules, one group each, + 1 global):",
+        groups - 1
     );
-    println!("  target (issue 4): <= 3 calls; anfw-automate (from its code): ~{} DescribeRuleGroup + {} UpdateRuleGroup (O(rules x groups))", 1001 * groups * 2, 1001);
+    println!(
+        "  {:<52} {:>5} {:>9}  calls",
+        "firewall-rule-executor", "total", "ms"
+    );
+    let cases: [(&str, DesiredState, &Counted); 4] = [
+        (
+            "edit: a domain renamed (ownership index)",
+            desired(&account(5), 53, Some(7)),
+            &index,
+        ),
+        (
+            "add: one rule that fits the account's group (index)",
+            desired(&account(18), 53, None),
+            &index,
+        ),
+        (
+            "re-delivery of the edit (index)",
+            desired(&account(5), 53, Some(7)),
+            &index,
+        ),
+        (
+            "edit, without the index (full scan)",
+            desired(&account(5), 53, Some(8)),
+            &scan,
+        ),
+    ];
+    for (label, state, store) in cases {
+        let from = emulator.requests().len();
+        let t = Instant::now();
+        reconcile(&state, &cx, &aws, store)
+            .await
+            .expect("one-rule change");
+        let elapsed: Duration = t.elapsed();
+        let mut by_op: BTreeMap<String, usize> = BTreeMap::new();
+        for r in &emulator.requests()[from..] {
+            *by_op.entry(r.operation.clone()).or_default() += 1;
+        }
+        for (op, n) in store.take() {
+            by_op.insert(op.into(), n);
+        }
+        let total: usize = by_op.values().sum();
+        println!(
+            "  {label:<52} {total:>5} {:>9.1}  {by_op:?}",
+            elapsed.as_secs_f64() * 1e3
+        );
+    }
+    println!(
+        "  target (issue 4): <= 3 calls; anfw-automate (from its code): ~{} DescribeRuleGroup + {} UpdateRuleGroup (O(rules x groups))",
+        1006 * groups * 2,
+        1006
+    );
 }
