@@ -242,3 +242,72 @@ async fn token_races_and_throttling_converge_without_lost_rules() {
         "{failed:?}"
     );
 }
+
+/// The ownership index in the state bucket: written on the first change,
+/// used by the next (no ListRuleGroups), and rebuilt when deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ownership_index_is_used_and_rebuilt_when_lost() {
+    let fx = Fixture::start().await;
+    let a = fx.vpcs[0].clone();
+    let s3 = fx.cloud.s3().await;
+    let index_key = "ownership-index/us-east-1.json";
+    // ListRuleGroups calls, the executor's and tenant_rules' own.
+    let lists = |fx: &Fixture| {
+        fx.cloud
+            .local_aws
+            .emulator
+            .requests()
+            .iter()
+            .filter(|r| r.operation == "ListRuleGroups")
+            .count()
+    };
+    let mut sequencer = 0;
+    let mut apply = async |domains: &[&str]| {
+        sequencer += 1;
+        let v = fx.upload(&fx.config(&[(&a, domains)])).await;
+        fx.collect(&fx.s3_event("Object Created", &v, &format!("{sequencer:04}")))
+            .await;
+        let (_, response) = fx.execute_queued().await;
+        assert_eq!(response["batchItemFailures"], json!([]));
+    };
+
+    apply(&["one.example.com"]).await;
+    let index = s3
+        .get_object()
+        .bucket("central-state")
+        .key(index_key)
+        .send()
+        .await
+        .expect("the first change writes the index");
+    let index: Value =
+        serde_json::from_slice(&index.body.collect().await.unwrap().to_vec()).unwrap();
+    assert_eq!(
+        index["accounts"][SPOKE]["groups"].as_array().unwrap().len(),
+        1
+    );
+
+    let scans = lists(&fx);
+    apply(&["one.example.com", "two.example.com"]).await;
+    assert_eq!(lists(&fx), scans, "the account's group only");
+    assert_eq!(fx.tenant_rules().await.0.len(), 2);
+
+    // Lost: the next change scans, stays correct and writes it again.
+    s3.delete_object()
+        .bucket("central-state")
+        .key(index_key)
+        .send()
+        .await
+        .unwrap();
+    let scans = lists(&fx);
+    apply(&["two.example.com", "three.example.com"]).await;
+    assert_eq!(lists(&fx), scans + 1);
+    let (rules, _) = fx.tenant_rules().await;
+    assert_eq!(rules.len(), 2, "{rules:#?}");
+    assert!(rules.iter().all(|r| !r.contains("\"one.example.com\"")));
+    s3.head_object()
+        .bucket("central-state")
+        .key(index_key)
+        .send()
+        .await
+        .expect("rebuilt");
+}
