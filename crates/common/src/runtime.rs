@@ -14,6 +14,7 @@ use lambda_runtime::{service_fn, Context, Diagnostic, LambdaEvent};
 use lambda_runtime_api_client::body::Body;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use crate::config::Env;
@@ -106,9 +107,36 @@ impl Startup {
         F: Fn(T, Invocation) -> Fut,
         Fut: Future<Output = Result<R, FunctionError>>,
     {
+        self.serve(crate::events::from_value::<T>, handler).await
+    }
+
+    /// [`Startup::run`] for a handler that takes the event unparsed, as the Runtime API sent
+    /// it: for a hot path that reads only part of a large event and copies the rest through.
+    pub async fn run_raw<R, F, Fut>(self, handler: F) -> Result<(), Error>
+    where
+        R: Serialize,
+        F: Fn(Box<RawValue>, Invocation) -> Fut,
+        Fut: Future<Output = Result<R, FunctionError>>,
+    {
+        self.serve(|raw: Box<RawValue>| Ok(raw), handler).await
+    }
+
+    /// The invocation loop: lambda_runtime parses each event as `P`, `parse` turns it into
+    /// the handler's type (a mismatch is an invalid-event error).
+    async fn serve<P, T, R, F, Fut>(
+        self,
+        parse: impl Fn(P) -> Result<T, String>,
+        handler: F,
+    ) -> Result<(), Error>
+    where
+        P: DeserializeOwned,
+        R: Serialize,
+        F: Fn(T, Invocation) -> Fut,
+        Fut: Future<Output = Result<R, FunctionError>>,
+    {
         let cold = AtomicBool::new(true);
-        let (cold, handler, this) = (&cold, &handler, &self);
-        lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        let (cold, handler, parse, this) = (&cold, &handler, &parse, &self);
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<P>| async move {
             let (payload, context) = event.into_parts();
             let cold_start = cold.swap(false, Ordering::Relaxed);
             let span = tracing::info_span!(
@@ -120,7 +148,7 @@ impl Startup {
             );
             async move {
                 let metrics = Metrics::new(&this.namespace, &this.service);
-                let result = match crate::events::from_value::<T>(payload) {
+                let result = match parse(payload) {
                     Ok(event) => {
                         let invocation = Invocation {
                             context,

@@ -1,6 +1,7 @@
 //! Where a record's time goes through the handler: `cargo bench -p pipe-avro-enricher --bench
-//! enrich`. The same 10-record Pipes batches as `make bench` (the Python baseline's shapes), the
-//! whole handler per record, then its steps timed one by one on the same records, so a change to
+//! enrich`. The same 10-record Pipes batches as `make bench` (the Python baseline's shapes): the
+//! raw handler the function runs from the event's bytes to the response's bytes, the `Value`
+//! handler the same way, then the steps timed one by one on the same records, so a change to
 //! the hot path shows where it helped. Schemas come from memory; no dead letters occur.
 
 mod fixtures;
@@ -17,8 +18,10 @@ use pipe_avro_enricher::dead_letters::{
 };
 use pipe_avro_enricher::enrich::{Enricher, Settings};
 use pipe_avro_enricher::framing::SchemaRef;
+use pipe_avro_enricher::raw::parse_batch;
 use pipe_avro_enricher::record::{decode_base64, ReadableHeaders, RecordFields};
 use pipe_avro_enricher::registry::{FetchError, FetchedSchema, SchemaSource};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 struct Schemas(Vec<String>);
@@ -125,8 +128,57 @@ fn main() {
             .unwrap()
         };
         assert_eq!(handle(records.clone()).len(), records.len());
+        // What the function runs: the event's bytes in, the response's bytes out (lambda_runtime
+        // parses the body to the handler's type and serializes the response).
+        let body = serde_json::to_vec(records).unwrap();
+        let handle_raw = |body: &[u8]| {
+            let event: Box<RawValue> = serde_json::from_slice(body).unwrap();
+            let out = rt
+                .block_on(pipe_avro_enricher::handler::handle_raw(
+                    event,
+                    common::Invocation::for_test(),
+                    &enricher,
+                    &sink,
+                ))
+                .unwrap();
+            serde_json::to_vec(&out).unwrap()
+        };
+        let raw_out: Value = serde_json::from_slice(&handle_raw(&body)).unwrap();
+        assert_eq!(raw_out.as_array().map(Vec::len), Some(records.len()));
         row(
-            "handler (whole batch)",
+            "raw handler, bytes in and out",
+            time_per_call(|| handle_raw(black_box(&body))),
+        );
+        row(
+            "  parse the event (RawValue)",
+            time_per_call(|| serde_json::from_slice::<Box<RawValue>>(black_box(&body)).unwrap()),
+        );
+        let event: Box<RawValue> = serde_json::from_slice(&body).unwrap();
+        row(
+            "  read the batch (raw::parse_batch)",
+            time_per_call(|| parse_batch(black_box(&event)).unwrap().len()),
+        );
+        let elements = parse_batch(&event).unwrap();
+        row(
+            "  raw record fields",
+            time_per_call(|| {
+                elements
+                    .iter()
+                    .map(|e| black_box(e).fields().unwrap().headers.len())
+                    .sum::<usize>()
+            }),
+        );
+        row(
+            "Value handler, bytes in and out",
+            time_per_call(|| {
+                // As `common::Startup::run` does: the body to a `Value`, then to the batch.
+                let event: Value = serde_json::from_slice(black_box(&body)).unwrap();
+                let batch: Vec<Value> = serde_json::from_value(event).unwrap();
+                serde_json::to_vec(&handle(batch)).unwrap()
+            }),
+        );
+        row(
+            "handler (whole batch, parsed input)",
             time_per_input(|| records.clone(), handle),
         );
         row(
@@ -155,15 +207,19 @@ fn main() {
                 fields
                     .iter()
                     .map(|f| {
-                        decode_base64("value", f.value.unwrap()).unwrap().len()
-                            + decode_base64("key", f.key.unwrap()).unwrap().len()
+                        decode_base64("value", f.value.as_deref().unwrap())
+                            .unwrap()
+                            .len()
+                            + decode_base64("key", f.key.as_deref().unwrap())
+                                .unwrap()
+                                .len()
                     })
                     .sum::<usize>()
             }),
         );
         let payloads: Vec<Vec<u8>> = fields
             .iter()
-            .map(|f| decode_base64("value", f.value.unwrap()).unwrap()[5..].to_vec())
+            .map(|f| decode_base64("value", f.value.as_deref().unwrap()).unwrap()[5..].to_vec())
             .collect();
         row(
             "  avro check + render to text",

@@ -15,7 +15,8 @@ use crate::avro_json::{decode_for_output, Decoded, ReaderSchema, WriterSchema};
 use crate::dead_letters::{DeadLetter, FailureKind};
 use crate::framing::{parse_frame, Framed, SchemaRef, WireFormat};
 use crate::mask::MaskRules;
-use crate::record::{decode_base64, readable, ReadableHeaders, RecordFields};
+use crate::raw::{Element, Member};
+use crate::record::{decode_base64, readable, ReadableHeaders, RecordError, RecordFields};
 use crate::registry::{FetchError, SchemaSource};
 use crate::schema_cache::SchemaCache;
 
@@ -52,6 +53,16 @@ pub struct Outcome {
     /// Each element already serialized: the response is assembled from them
     /// without a second serialization.
     pub output: Vec<Box<RawValue>>,
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+/// What a raw batch became ([`Enricher::enrich_raw`]).
+#[derive(Debug)]
+pub struct RawOutcome {
+    /// The output array, ready to be the response.
+    pub output: Box<RawValue>,
+    /// How many records it holds.
+    pub records: usize,
     pub dead_letters: Vec<DeadLetter>,
 }
 
@@ -133,24 +144,51 @@ impl<S: SchemaSource> Enricher<S> {
     /// registry could not answer: then no record is at fault, and the
     /// invocation must fail so Pipes retries the batch.
     pub async fn enrich(&self, records: Vec<Value>) -> Result<Outcome, String> {
+        let mut output = Boxed(Vec::with_capacity(records.len()));
+        let dead_letters = self.enrich_into(records, &mut output).await?;
+        Ok(Outcome {
+            output: output.0,
+            dead_letters,
+        })
+    }
+
+    /// [`Enricher::enrich`] for a batch read as raw JSON ([`crate::raw`]): the same records
+    /// out and the same dead letters, the output written as one JSON array.
+    pub async fn enrich_raw(&self, records: Vec<Element<'_>>) -> Result<RawOutcome, String> {
+        let mut output = Array::default();
+        let dead_letters = self.enrich_into(records, &mut output).await?;
+        Ok(RawOutcome {
+            records: output.count,
+            output: output.finish(),
+            dead_letters,
+        })
+    }
+
+    async fn enrich_into<R: Source, K: Sink>(
+        &self,
+        records: Vec<R>,
+        output: &mut K,
+    ) -> Result<Vec<DeadLetter>, String> {
         // Concurrent on one task: decoding is CPU work, but schema fetches of
         // different ids overlap, and the cache joins fetches of the same id.
-        let results = join_all(records.iter().map(|r| self.enrich_one(r))).await;
-        let mut outcome = Outcome::default();
+        let results = join_all(records.iter().map(|r| self.enrich_one::<R, K>(r))).await;
+        let mut dead_letters = Vec::new();
         let mut bytes = 2; // "[" and "]"
+        let mut count = 0;
         let mut overflowing = false;
         for (record, result) in records.into_iter().zip(results) {
             let (position, failure) = match result {
                 Ok(json) => {
-                    let size = json.get().len() + 1;
+                    let size = K::size(&json) + 1;
                     // Once one record overflows, later ones follow it, so the
                     // output stays an in-order prefix of the batch.
                     overflowing = overflowing
-                        || outcome.output.len() >= self.settings.max_output_records
+                        || count >= self.settings.max_output_records
                         || bytes + size > self.settings.max_output_bytes;
                     if !overflowing {
                         bytes += size;
-                        outcome.output.push(json);
+                        count += 1;
+                        output.push(json);
                         continue;
                     }
                     let message = format!(
@@ -158,9 +196,7 @@ impl<S: SchemaSource> Enricher<S> {
                         self.settings.max_output_records, self.settings.max_output_bytes
                     );
                     // Decoded records parse; the position is only needed here.
-                    let position = RecordFields::parse(&record)
-                        .ok()
-                        .map(|f| Box::new(Position::of(&f)));
+                    let position = record.fields().ok().map(|f| Box::new(Position::of(&f)));
                     (position, (FailureKind::Overflow, message, None))
                 }
                 Err(Failure::Record {
@@ -173,23 +209,30 @@ impl<S: SchemaSource> Enricher<S> {
             };
             let (kind, message, schema_id) = failure;
             let position = position.map(|p| *p).unwrap_or_default();
-            outcome.dead_letters.push(DeadLetter {
+            dead_letters.push(DeadLetter {
                 topic: position.topic,
                 partition: position.partition,
                 offset: position.offset,
-                record,
+                record: record.into_record(),
                 kind,
                 message,
                 schema_id,
             });
         }
-        Ok(outcome)
+        Ok(dead_letters)
     }
 
-    async fn enrich_one(&self, record: &Value) -> Result<Box<RawValue>, Failure> {
-        let fields = RecordFields::parse(record)
+    async fn enrich_one<R: Source, K: Sink>(&self, record: &R) -> Result<K::Json, Failure> {
+        let fields = record
+            .fields()
             .map_err(|e| record_failure(FailureKind::InvalidRecord, e.to_string(), None))?;
-        match self.enrich_fields(record, &fields).await {
+        let original = record.original();
+        let rendered = self
+            .enrich_fields(&fields, |output| {
+                K::render(&OutputRecord { original, ..output })
+            })
+            .await;
+        match rendered {
             Ok(json) => Ok(json),
             Err(Failure::Record {
                 kind,
@@ -206,11 +249,13 @@ impl<S: SchemaSource> Enricher<S> {
         }
     }
 
-    async fn enrich_fields(
+    /// Decodes the key and value and hands the output record (its `original` not yet set) to
+    /// `render`, while the decoded data it borrows is alive.
+    async fn enrich_fields<J>(
         &self,
-        record: &Value,
         fields: &RecordFields<'_>,
-    ) -> Result<Box<RawValue>, Failure> {
+        render: impl FnOnce(OutputRecord<'_>) -> Result<J, serde_json::Error>,
+    ) -> Result<J, Failure> {
         let reader = fields
             .topic
             .as_deref()
@@ -218,7 +263,7 @@ impl<S: SchemaSource> Enricher<S> {
             .map(Arc::as_ref);
 
         // Value: a tombstone stays null and is a success.
-        let value_bytes = match fields.value {
+        let value_bytes = match &fields.value {
             Some(text) => Some(
                 decode_base64("value", text)
                     .map_err(|e| record_failure(FailureKind::Base64, e.to_string(), None))?,
@@ -247,7 +292,7 @@ impl<S: SchemaSource> Enricher<S> {
         };
 
         // Key: framed keys decode like values; others are text (or base64).
-        let key_bytes = match fields.key {
+        let key_bytes = match &fields.key {
             Some(text) => Some(
                 decode_base64("key", text)
                     .map_err(|e| record_failure(FailureKind::Base64, e.to_string(), None))?,
@@ -269,11 +314,8 @@ impl<S: SchemaSource> Enricher<S> {
             (None, None) => Field::Null,
         };
 
-        let Value::Object(original) = record else {
-            unreachable!("RecordFields::parse accepts objects only")
-        };
         let output = OutputRecord {
-            original,
+            original: Original::None,
             key: &key,
             value: &value,
             headers: ReadableHeaders(&fields.headers),
@@ -282,10 +324,9 @@ impl<S: SchemaSource> Enricher<S> {
                 .map(|d| schema_id_json(&d.frame.schema)),
             key_schema: key_datum.as_ref().map(|d| schema_id_json(&d.frame.schema)),
         };
-        // Serialized straight into the raw output: no clone of the input record, no value tree
-        // for the decoded Avro and no second parse of the text.
-        serde_json::value::to_raw_value(&output)
-            .map_err(|e| record_failure(FailureKind::Decode, e.to_string(), None))
+        // Serialized straight into the output: no clone of the input record, no value tree for
+        // the decoded Avro and no second parse of the text.
+        render(output).map_err(|e| record_failure(FailureKind::Decode, e.to_string(), None))
     }
 
     /// A framed key or value with its writer schema, from the cache or the registry.
@@ -369,10 +410,19 @@ impl serde::Serialize for Field<'_> {
     }
 }
 
+/// The input record an output record is written around.
+#[derive(Clone, Copy)]
+enum Original<'a> {
+    Parsed(&'a serde_json::Map<String, Value>),
+    Raw(&'a [Member<'a>]),
+    /// Not set yet (see [`Enricher::enrich_fields`]).
+    None,
+}
+
 /// The output record: the input record's fields in their order, with
 /// `key`, `value` and `headers` decoded, then the schema ids.
 struct OutputRecord<'a> {
-    original: &'a serde_json::Map<String, Value>,
+    original: Original<'a>,
     key: &'a Field<'a>,
     value: &'a Field<'a>,
     headers: ReadableHeaders<'a>,
@@ -380,29 +430,55 @@ struct OutputRecord<'a> {
     key_schema: Option<Value>,
 }
 
+impl OutputRecord<'_> {
+    /// One member of the input record, decoded or as it came (raw text is copied verbatim).
+    fn member<M: serde::ser::SerializeMap, V: serde::Serialize + ?Sized>(
+        &self,
+        map: &mut M,
+        name: &str,
+        original: &V,
+        seen: &mut (bool, bool),
+    ) -> Result<(), M::Error> {
+        match name {
+            "key" => {
+                seen.0 = true;
+                map.serialize_entry(name, self.key)
+            }
+            "value" => {
+                seen.1 = true;
+                map.serialize_entry(name, self.value)
+            }
+            "headers" => map.serialize_entry(name, &self.headers),
+            _ => map.serialize_entry(name, original),
+        }
+    }
+}
+
 impl serde::Serialize for OutputRecord<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
-        let (mut key, mut value) = (false, false);
-        for (name, v) in self.original {
-            match name.as_str() {
-                "key" => {
-                    key = true;
-                    map.serialize_entry(name, self.key)?
+        let mut seen = (false, false);
+        match self.original {
+            Original::Parsed(members) => {
+                for (name, v) in members {
+                    self.member(&mut map, name, v, &mut seen)?;
                 }
-                "value" => {
-                    value = true;
-                    map.serialize_entry(name, self.value)?
-                }
-                "headers" => map.serialize_entry(name, &self.headers)?,
-                _ => map.serialize_entry(name, v)?,
             }
+            // The raw path writes these itself ([`write_raw`]); this keeps the type whole.
+            Original::Raw(members) => {
+                for m in members {
+                    let raw: &RawValue =
+                        serde_json::from_str(m.value_json).map_err(serde::ser::Error::custom)?;
+                    self.member(&mut map, &m.name(), raw, &mut seen)?;
+                }
+            }
+            Original::None => {}
         }
-        if !key {
+        if !seen.0 {
             map.serialize_entry("key", self.key)?;
         }
-        if !value {
+        if !seen.1 {
             map.serialize_entry("value", self.value)?;
         }
         if let Some(id) = &self.value_schema {
@@ -412,6 +488,181 @@ impl serde::Serialize for OutputRecord<'_> {
             map.serialize_entry("keySchemaId", id)?;
         }
         map.end()
+    }
+}
+
+/// A batch element as the enrichment sees it: parsed (`Value`) or raw ([`Element`]).
+trait Source {
+    fn fields(&self) -> Result<RecordFields<'_>, RecordError>;
+    /// The record to write the output around; called only once [`Source::fields`] succeeded.
+    fn original(&self) -> Original<'_>;
+    /// The original record, for its dead letter.
+    fn into_record(self) -> Value;
+}
+
+impl Source for Value {
+    fn fields(&self) -> Result<RecordFields<'_>, RecordError> {
+        RecordFields::parse(self)
+    }
+    fn original(&self) -> Original<'_> {
+        match self {
+            Value::Object(members) => Original::Parsed(members),
+            _ => Original::None,
+        }
+    }
+    fn into_record(self) -> Value {
+        self
+    }
+}
+
+impl Source for Element<'_> {
+    fn fields(&self) -> Result<RecordFields<'_>, RecordError> {
+        Element::fields(self)
+    }
+    fn original(&self) -> Original<'_> {
+        match self {
+            Element::Object(members) => Original::Raw(members),
+            Element::Other(_) => Original::None,
+        }
+    }
+    fn into_record(self) -> Value {
+        self.to_value()
+    }
+}
+
+/// Where decoded records go.
+trait Sink {
+    /// One record serialized.
+    type Json;
+    fn render(record: &OutputRecord<'_>) -> Result<Self::Json, serde_json::Error>;
+    fn size(json: &Self::Json) -> usize;
+    fn push(&mut self, json: Self::Json);
+}
+
+/// Each record its own raw value ([`Outcome::output`]).
+struct Boxed(Vec<Box<RawValue>>);
+
+impl Sink for Boxed {
+    type Json = Box<RawValue>;
+    fn render(record: &OutputRecord<'_>) -> Result<Box<RawValue>, serde_json::Error> {
+        serde_json::value::to_raw_value(record)
+    }
+    fn size(json: &Box<RawValue>) -> usize {
+        json.get().len()
+    }
+    fn push(&mut self, json: Box<RawValue>) {
+        self.0.push(json);
+    }
+}
+
+/// All records in one JSON array text ([`RawOutcome::output`]).
+#[derive(Default)]
+struct Array {
+    text: Vec<u8>,
+    count: usize,
+}
+
+impl Sink for Array {
+    type Json = Vec<u8>;
+    fn render(record: &OutputRecord<'_>) -> Result<Vec<u8>, serde_json::Error> {
+        let Original::Raw(members) = record.original else {
+            return serde_json::to_vec(record);
+        };
+        // Room for the copied members plus the decoded value, so the buffer rarely grows.
+        let estimate: usize = members
+            .iter()
+            .map(|m| m.name_json.len() + 1 + m.value_json.len() * 3)
+            .sum();
+        let mut out = Vec::with_capacity(estimate + 64);
+        write_raw(members, record, &mut out)?;
+        Ok(out)
+    }
+    fn size(json: &Vec<u8>) -> usize {
+        json.len()
+    }
+    fn push(&mut self, json: Vec<u8>) {
+        if self.count == 0 {
+            self.text.reserve(json.len() * 10 + 2);
+            self.text.push(b'[');
+        } else {
+            self.text.push(b',');
+        }
+        self.text.extend_from_slice(&json);
+        self.count += 1;
+    }
+}
+
+/// The output record around raw members: what [`OutputRecord`]'s `Serialize` writes, with the
+/// untouched members copied as text instead of parsed and re-serialized.
+fn write_raw(
+    members: &[Member<'_>],
+    record: &OutputRecord<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), serde_json::Error> {
+    fn entry<V: serde::Serialize + ?Sized>(
+        out: &mut Vec<u8>,
+        name_json: &str,
+        value: &V,
+    ) -> Result<(), serde_json::Error> {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(name_json.as_bytes());
+        out.push(b':');
+        serde_json::to_writer(&mut *out, value)
+    }
+    out.push(b'{');
+    let (mut key, mut value) = (false, false);
+    for m in members {
+        match m.name().as_ref() {
+            "key" => {
+                key = true;
+                entry(out, m.name_json, record.key)?;
+            }
+            "value" => {
+                value = true;
+                entry(out, m.name_json, record.value)?;
+            }
+            "headers" => entry(out, m.name_json, &record.headers)?,
+            _ => {
+                if out.len() > 1 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(m.name_json.as_bytes());
+                out.push(b':');
+                out.extend_from_slice(m.value_json.as_bytes());
+            }
+        }
+    }
+    if !key {
+        entry(out, "\"key\"", record.key)?;
+    }
+    if !value {
+        entry(out, "\"value\"", record.value)?;
+    }
+    if let Some(id) = &record.value_schema {
+        entry(out, "\"valueSchemaId\"", id)?;
+    }
+    if let Some(id) = &record.key_schema {
+        entry(out, "\"keySchemaId\"", id)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+impl Array {
+    fn finish(mut self) -> Box<RawValue> {
+        if self.count == 0 {
+            self.text.push(b'[');
+        }
+        self.text.push(b']');
+        // serde_json writes UTF-8 only; `from_utf8` checks it at memory speed.
+        let text = String::from_utf8(self.text).unwrap_or_else(|_| String::from("[]"));
+        // SAFETY: `text` is one JSON array: brackets and commas around records that
+        // `write_raw` or serde_json's serializer wrote, from names and values that are either
+        // serialized by serde_json or copied from the event (a `RawValue`, so valid JSON, and
+        // the batch scan cuts it at value boundaries), with no surrounding whitespace.
+        unsafe { RawValue::from_string_unchecked(text) }
     }
 }
 

@@ -1,5 +1,5 @@
 use common::Startup;
-use pipe_avro_enricher::{adapters, config::Config, handler::handle};
+use pipe_avro_enricher::{adapters, config::Config, handler::handle_raw};
 
 #[tokio::main]
 async fn main() -> Result<(), common::Error> {
@@ -16,6 +16,6 @@ async fn main() -> Result<(), common::Error> {
         .await?;
     let dead_letters = adapters::dead_letter_sink(&config.dead_letters, &aws);
     startup
-        .run(|records, invocation| handle(records, invocation, &enricher, &dead_letters))
+        .run_raw(|event, invocation| handle_raw(event, invocation, &enricher, &dead_letters))
         .await
 }

@@ -10,6 +10,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::Value;
 
+/// Headers in order, duplicates kept, values as raw bytes.
+pub type Headers<'a> = Vec<(Cow<'a, str>, Vec<u8>)>;
+
 /// What a record's fields say, borrowed from the original JSON object (the
 /// hot path copies nothing it does not have to).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,11 +21,10 @@ pub struct RecordFields<'a> {
     pub partition: Option<i64>,
     pub offset: Option<i64>,
     /// Base64 text of the key; `None` when absent or null.
-    pub key: Option<&'a str>,
+    pub key: Option<Cow<'a, str>>,
     /// Base64 text of the value; `None` for a tombstone.
-    pub value: Option<&'a str>,
-    /// Headers in order, duplicates kept, values as raw bytes.
-    pub headers: Vec<(&'a str, Vec<u8>)>,
+    pub value: Option<Cow<'a, str>>,
+    pub headers: Headers<'a>,
 }
 
 /// A field with the wrong shape; names the field.
@@ -42,7 +44,7 @@ fn err(field: impl Into<String>, problem: impl Into<String>) -> RecordError {
 
 /// An integer given as a JSON number or a decimal string (the AWS docs' MSK
 /// sample sends `"partition": "0"`).
-fn integer(field: &str, value: Option<&Value>) -> Result<Option<i64>, RecordError> {
+pub(crate) fn integer(field: &str, value: Option<&Value>) -> Result<Option<i64>, RecordError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
@@ -61,7 +63,10 @@ fn integer(field: &str, value: Option<&Value>) -> Result<Option<i64>, RecordErro
     }
 }
 
-fn string<'a>(field: &str, value: Option<&'a Value>) -> Result<Option<&'a str>, RecordError> {
+pub(crate) fn string<'a>(
+    field: &str,
+    value: Option<&'a Value>,
+) -> Result<Option<&'a str>, RecordError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
@@ -85,7 +90,7 @@ fn kind(v: &Value) -> &'static str {
 
 /// Headers: `[{"name": [byte, ...]}, ...]`. Bytes are Java's signed bytes
 /// (-128..=127); unsigned 0..=255 is accepted too.
-fn headers(value: Option<&Value>) -> Result<Vec<(&str, Vec<u8>)>, RecordError> {
+pub(crate) fn headers(value: Option<&Value>) -> Result<Headers<'_>, RecordError> {
     let list = match value {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(list)) => list,
@@ -123,7 +128,7 @@ fn headers(value: Option<&Value>) -> Result<Vec<(&str, Vec<u8>)>, RecordError> {
                     }
                 }
             }
-            out.push((name.as_str(), value));
+            out.push((Cow::Borrowed(name.as_str()), value));
         }
     }
     Ok(out)
@@ -154,21 +159,42 @@ impl<'a> RecordFields<'a> {
             found[slot] = Some(value);
         }
         let [event_source_key, topic, partition, offset, key, value, header_list] = found;
-        let event_source_key = string("eventSourceKey", event_source_key)?;
-        let topic = string("topic", topic)?.map(Cow::Borrowed).or_else(|| {
-            // "<topic>-<partition>": topics may contain '-', partitions do not.
-            event_source_key
-                .and_then(|k| k.rsplit_once('-'))
-                .map(|(t, _)| Cow::Borrowed(t))
+        let text = |field, v| string(field, v).map(|s| s.map(Cow::Borrowed));
+        Ok(Self::assemble(
+            text("eventSourceKey", event_source_key)?,
+            text("topic", topic)?,
+            integer("partition", partition)?,
+            integer("offset", offset)?,
+            text("key", key)?,
+            text("value", value)?,
+            headers(header_list)?,
+        ))
+    }
+
+    /// The fields once each is read (shared with [`crate::raw`]: the same checks in the same
+    /// order give the same first error).
+    pub(crate) fn assemble(
+        event_source_key: Option<Cow<'a, str>>,
+        topic: Option<Cow<'a, str>>,
+        partition: Option<i64>,
+        offset: Option<i64>,
+        key: Option<Cow<'a, str>>,
+        value: Option<Cow<'a, str>>,
+        headers: Headers<'a>,
+    ) -> Self {
+        // "<topic>-<partition>": topics may contain '-', partitions do not.
+        let topic = topic.or_else(|| match event_source_key? {
+            Cow::Borrowed(k) => k.rsplit_once('-').map(|(t, _)| Cow::Borrowed(t)),
+            Cow::Owned(k) => k.rsplit_once('-').map(|(t, _)| Cow::Owned(t.to_owned())),
         });
-        Ok(RecordFields {
+        RecordFields {
             topic,
-            partition: integer("partition", partition)?,
-            offset: integer("offset", offset)?,
-            key: string("key", key)?,
-            value: string("value", value)?,
-            headers: headers(header_list)?,
-        })
+            partition,
+            offset,
+            key,
+            value,
+            headers,
+        }
     }
 
     /// The last header of that name (Confluent's `DualSchemaIdDeserializer`
@@ -177,7 +203,7 @@ impl<'a> RecordFields<'a> {
         self.headers
             .iter()
             .rev()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_slice())
     }
 }
@@ -199,7 +225,7 @@ pub fn readable(bytes: &[u8]) -> Cow<'_, str> {
 }
 
 /// Headers as `[{"name": "text"}]` when serialized, order and duplicates kept.
-pub struct ReadableHeaders<'a>(pub &'a [(&'a str, Vec<u8>)]);
+pub struct ReadableHeaders<'a>(pub &'a [(Cow<'a, str>, Vec<u8>)]);
 
 impl serde::Serialize for ReadableHeaders<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -214,7 +240,7 @@ impl serde::Serialize for ReadableHeaders<'_> {
         }
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
         for (name, bytes) in self.0 {
-            seq.serialize_element(&One(name, bytes))?;
+            seq.serialize_element(&One(name.as_ref(), bytes))?;
         }
         seq.end()
     }
