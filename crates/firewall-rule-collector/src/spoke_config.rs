@@ -27,7 +27,10 @@ pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpokeConfig {
-    /// Not interpreted (anfw-automate does not either), but required.
+    /// Not interpreted (anfw-automate does not either), but required. An
+    /// unquoted `1.0` is taken as the text `1.0`: anfw-automate's schema
+    /// rejected it as a number, so no file that passed there changes, and
+    /// rejecting a whole allow-list over a field nobody reads helps nobody.
     #[serde(rename = "Version")]
     pub version: String,
     #[serde(rename = "Description")]
@@ -113,6 +116,25 @@ mod tests {
         );
         assert_eq!(props[0].0[1], ("HTTP".into(), vec!["b.example.com".into()]));
         assert!(props[1].0.is_empty());
+    }
+
+    #[test]
+    fn version_is_text_even_unquoted() {
+        for (written, read) in [
+            ("0.1.0", "0.1.0"),
+            ("'1.0'", "1.0"),
+            ("1.0", "1.0"),
+            ("2", "2"),
+        ] {
+            let c = load(
+                &format!("Version: {written}\nDescription: d\nConfig: []\n"),
+                "f.yaml",
+            )
+            .unwrap();
+            assert_eq!(c.version, read);
+        }
+        let e = load("Version: [1]\nDescription: d\nConfig: []\n", "f.yaml").unwrap_err();
+        assert!(e.0.contains("Version"), "{e}");
     }
 
     #[test]
