@@ -8,6 +8,7 @@
 //! token-checked read-modify-write, and a stale token (or a lost race on the
 //! index object) means re-read and re-plan, bounded.
 
+use std::collections::HashSet;
 use std::future::Future;
 
 use common::firewall_state::{Change, DesiredState, RuleName};
@@ -104,7 +105,8 @@ async fn indexed<F: Firewall, I: OwnershipStore>(
         }
     }
     let states: Vec<GroupState> = reads.iter().map(|g| g.state.clone()).collect();
-    if !entry.seen_in(&entry_of(account, &states), |n| needed(state, n)) {
+    let needed = needed(state);
+    if !entry.seen_in(&entry_of(account, &states), needed) {
         return Ok(None);
     }
     let p = plan_for(&states, state, cx);
@@ -134,11 +136,18 @@ async fn indexed<F: Firewall, I: OwnershipStore>(
     Ok(Some(p))
 }
 
-/// Whether the change must see recorded rule `name` where it is: it is
-/// still wanted (else it would be added twice), or explicitly removed.
-fn needed(state: &DesiredState, name: &str) -> bool {
-    match &state.change {
-        Change::Replace { vpcs } => vpcs.iter().any(|v| v.rules.iter().any(|r| r.name == name)),
+/// Whether the change must see a recorded rule where it is: it is still
+/// wanted (else it would be added twice), or explicitly removed.
+fn needed(state: &DesiredState) -> impl Fn(&str) -> bool + '_ {
+    let wanted: HashSet<&str> = match &state.change {
+        Change::Replace { vpcs } => vpcs
+            .iter()
+            .flat_map(|v| v.rules.iter().map(|r| r.name.as_str()))
+            .collect(),
+        _ => HashSet::new(),
+    };
+    move |name| match &state.change {
+        Change::Replace { .. } => wanted.contains(name),
         Change::RemoveVpc { vpc_id } => {
             RuleName::parse(name).is_some_and(|n| n.vpc == vpc_id.trim_start_matches("vpc-"))
         }
