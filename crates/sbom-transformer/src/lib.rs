@@ -5,7 +5,8 @@
 //!
 //! Pure parts: [`document`] (lenient borrowed serde structs), [`sbom`]
 //! (normalised packages and findings), [`purl`], [`export_key`] (image
-//! identity from Inspector's key layout), [`tables`] (Arrow/Parquet),
+//! identity from Inspector's key layout), [`rows`] (duplicates removed),
+//! [`tables`] (Arrow/Parquet),
 //! [`transform`] (the pipeline), [`event`]. Port: [`handler::ObjectStore`],
 //! implemented in [`adapters`]. [`cli`]: offline `convert`.
 
@@ -17,6 +18,7 @@ pub mod event;
 pub mod export_key;
 pub mod handler;
 pub mod purl;
+pub mod rows;
 pub mod sbom;
 pub mod tables;
 pub mod transform;

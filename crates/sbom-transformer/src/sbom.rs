@@ -67,11 +67,18 @@ impl std::error::Error for SbomError {}
 pub struct Package<'a> {
     pub name: Text<'a>,
     pub version: Option<Text<'a>>,
+    /// Its type is derived when written: [`Package::package_type`].
     pub purl: Option<Text<'a>>,
-    /// The purl type (`rpm`, `dpkg`, `pypi`, ...).
-    pub package_type: Option<Text<'a>>,
     /// Where the scanner found it (SPDX `sourceInfo`, a CycloneDX path).
     pub source_info: Option<Text<'a>>,
+}
+
+impl Package<'_> {
+    /// The purl's type (`rpm`, `dpkg`, `pypi`, ...), derived when written
+    /// rather than stored per package.
+    pub fn package_type(&self) -> Option<Cow<'_, str>> {
+        self.purl.as_deref().and_then(purl::package_type)
+    }
 }
 
 /// A vulnerability of one package.
@@ -151,20 +158,8 @@ pub struct SpdxPackages<'a> {
 
 impl<'a> SpdxPackages<'a> {
     fn push(&mut self, p: SpdxPackage<'a>) {
-        let mut purl = None;
-        let mut ids = Vec::new();
-        for r in p.external_refs.unwrap_or_default() {
-            let Some(locator) = r.reference_locator.filter(|l| !l.is_empty()) else {
-                continue;
-            };
-            match (r.reference_category.as_deref(), r.reference_type.as_deref()) {
-                (Some("PACKAGE-MANAGER" | "PACKAGE_MANAGER"), Some("purl")) if purl.is_none() => {
-                    purl = Some(locator)
-                }
-                (Some("SECURITY"), Some("vulnerability" | "advisory")) => ids.push(locator),
-                _ => {}
-            }
-        }
+        let refs = p.external_refs.unwrap_or_default();
+        let (purl, ids) = (refs.purl, refs.vulnerabilities);
         let name = p.name.unwrap_or_default();
         if p.primary_package_purpose.as_deref() == Some("OPERATING-SYSTEM") {
             self.os
@@ -177,12 +172,10 @@ impl<'a> SpdxPackages<'a> {
             .version_info
             .filter(|v| !v.is_empty() && v != "NOASSERTION")
             .or_else(|| from_purl(&purl, purl::version));
-        let package_type = from_purl(&purl, purl::package_type);
         let index = self.packages.len();
         self.packages.push(Package {
             name,
             version,
-            package_type,
             purl,
             source_info: p.source_info.filter(|s| !s.is_empty()),
         });
@@ -257,7 +250,6 @@ fn from_cyclonedx(doc: Document<'_>, format: SbomFormat) -> Sbom<'_> {
             .version
             .filter(|v| !v.is_empty())
             .or_else(|| from_purl(&purl, purl::version));
-        let package_type = from_purl(&purl, purl::package_type);
         let source_info = property(
             c.properties.as_deref(),
             &[
@@ -273,7 +265,6 @@ fn from_cyclonedx(doc: Document<'_>, format: SbomFormat) -> Sbom<'_> {
             name,
             version,
             purl,
-            package_type,
             source_info,
         });
     }

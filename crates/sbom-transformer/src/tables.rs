@@ -7,8 +7,6 @@
 //! using (sha, package, packageversion) where cve is not null` must run
 //! unchanged, so `imagearn` exists in `sbom` only and `cve` in `cve` only.
 
-use std::collections::hash_map::{Entry, HashMap};
-use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::builder::{Float64Builder, StringBuilder};
@@ -20,10 +18,9 @@ use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use crate::rows::Rows;
+pub use crate::rows::SOURCE_SEPARATOR;
 use crate::sbom::{Finding, Package, Sbom};
-
-/// Joins the locations of a package found at several paths in `sourceinfo`.
-pub const SOURCE_SEPARATOR: &str = "; ";
 
 /// What the tables say about the image, from the export key and the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,153 +91,123 @@ pub struct TableFiles {
     pub cve_rows: usize,
 }
 
-/// One `sbom` row: a package, and where else it was found.
-struct PackageRow<'s, 'a> {
-    package: &'s Package<'a>,
-    first_source: Option<&'s str>,
-    more_sources: Vec<&'s str>,
-}
-
 /// Writes both tables, rows in document order (so the same SBOM always gives
-/// the same files): one `sbom` row per (package, version), the first
-/// occurrence's purl and type, every location in `sourceinfo`; one `cve` row
-/// per (package, version, cve), the first occurrence's rating.
-pub fn write_tables(sbom: &Sbom<'_>, image: &ImageContext) -> Result<TableFiles, ParquetError> {
-    // One row per (package, version): the join key of the blog's query, so a
-    // package found at several paths cannot fan the join out.
-    let mut row_of: HashMap<(&str, Option<&str>), usize> =
-        HashMap::with_capacity(sbom.packages.len());
-    let mut rows: Vec<PackageRow<'_, '_>> = Vec::with_capacity(sbom.packages.len());
-    for p in &sbom.packages {
-        match row_of.entry((p.name.as_ref(), p.version.as_deref())) {
-            Entry::Occupied(e) => {
-                let row = &mut rows[*e.get()];
-                if let Some(s) = p.source_info.as_deref() {
-                    if row.first_source.is_none() {
-                        row.first_source = Some(s);
-                    } else if row.first_source != Some(s) && !row.more_sources.contains(&s) {
-                        row.more_sources.push(s);
-                    }
-                }
-            }
-            Entry::Vacant(e) => {
-                e.insert(rows.len());
-                rows.push(PackageRow {
-                    package: p,
-                    first_source: p.source_info.as_deref(),
-                    more_sources: Vec::new(),
-                });
-            }
-        }
-    }
-    drop(row_of);
+/// the same files); [`Rows`] has already removed the duplicates.
+pub fn write_tables(rows: &Rows<'_>, image: &ImageContext) -> Result<TableFiles, ParquetError> {
+    let sbom = rows.sbom();
+    // The image-level columns of a full batch, built once and sliced.
+    let full = BATCH_ROWS.min(sbom.packages.len().max(sbom.findings.len()));
+    let constants = Constants::new(sbom, image, full);
+
     let mut writer =
         ArrowWriter::try_new(Vec::new(), SBOM_SCHEMA.clone(), Some(writer_properties()))?;
-    for chunk in rows.chunks(BATCH_ROWS) {
-        writer.write(&sbom_batch(chunk, sbom, image))?;
+    for chunk in sbom.packages.chunks(BATCH_ROWS) {
+        writer.write(&sbom_batch(chunk, &constants))?;
     }
     let sbom_file = writer.into_inner()?;
-    let sbom_rows = rows.len();
-    drop(rows);
 
-    let mut seen = HashSet::with_capacity(sbom.findings.len());
-    let findings: Vec<&Finding<'_>> = sbom
-        .findings
-        .iter()
-        .filter(|f| {
-            let p = &sbom.packages[f.package];
-            seen.insert((p.name.as_ref(), p.version.as_deref(), f.id.as_ref()))
-        })
-        .collect();
-    drop(seen);
     let mut writer =
         ArrowWriter::try_new(Vec::new(), CVE_SCHEMA.clone(), Some(writer_properties()))?;
-    for chunk in findings.chunks(BATCH_ROWS) {
-        writer.write(&cve_batch(chunk, sbom, image))?;
+    for chunk in sbom.findings.chunks(BATCH_ROWS) {
+        writer.write(&cve_batch(chunk, &sbom.packages, &constants))?;
     }
     Ok(TableFiles {
         sbom: sbom_file,
         cve: writer.into_inner()?,
-        sbom_rows,
-        cve_rows: findings.len(),
+        sbom_rows: sbom.packages.len(),
+        cve_rows: sbom.findings.len(),
     })
 }
 
-fn constant(value: &str, rows: usize) -> ArrayRef {
-    Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-        value, rows,
-    )))
+/// The columns whose value is the same on every row of an image.
+struct Constants {
+    image_arn: ArrayRef,
+    account_id: ArrayRef,
+    region: ArrayRef,
+    repository: ArrayRef,
+    sha: ArrayRef,
+    os: ArrayRef,
+    report_id: ArrayRef,
+    format: ArrayRef,
+    exported_at: ArrayRef,
 }
 
-fn exported(image: &ImageContext, rows: usize) -> ArrayRef {
-    Arc::new(
-        TimestampMicrosecondArray::from_iter_values(std::iter::repeat_n(
-            image.exported_at_micros,
-            rows,
-        ))
-        .with_timezone("UTC"),
-    )
+impl Constants {
+    fn new(sbom: &Sbom<'_>, image: &ImageContext, rows: usize) -> Constants {
+        let text = |value: &str| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                value, rows,
+            )))
+        };
+        Constants {
+            image_arn: text(&image.image_arn),
+            account_id: text(&image.account_id),
+            region: text(&image.region),
+            repository: text(&image.repository),
+            sha: text(&image.sha),
+            os: Arc::new(StringArray::from_iter(std::iter::repeat_n(
+                sbom.os.as_deref(),
+                rows,
+            ))),
+            report_id: text(&image.report_id),
+            format: text(sbom.format.as_str()),
+            exported_at: Arc::new(
+                TimestampMicrosecondArray::from_iter_values(std::iter::repeat_n(
+                    image.exported_at_micros,
+                    rows,
+                ))
+                .with_timezone("UTC"),
+            ),
+        }
+    }
 }
 
-fn sbom_batch(rows: &[PackageRow<'_, '_>], sbom: &Sbom<'_>, image: &ImageContext) -> RecordBatch {
-    let n = rows.len();
-    let mut names = StringBuilder::new();
-    let mut versions = StringBuilder::new();
-    let mut purls = StringBuilder::new();
-    let mut types = StringBuilder::new();
-    let mut sources = StringBuilder::new();
-    for row in rows {
-        let p = row.package;
+fn sbom_batch(packages: &[Package<'_>], c: &Constants) -> RecordBatch {
+    let n = packages.len();
+    let mut names = StringBuilder::with_capacity(n, n * 16);
+    let mut versions = StringBuilder::with_capacity(n, n * 12);
+    let mut purls = StringBuilder::with_capacity(n, n * 64);
+    let mut types = StringBuilder::with_capacity(n, n * 5);
+    let mut sources = StringBuilder::with_capacity(n, n * 32);
+    for p in packages {
         names.append_value(&p.name);
         versions.append_option(p.version.as_deref());
         purls.append_option(p.purl.as_deref());
-        types.append_option(p.package_type.as_deref());
-        match (row.first_source, row.more_sources.is_empty()) {
-            (None, _) => sources.append_null(),
-            (Some(one), true) => sources.append_value(one),
-            (Some(first), false) => {
-                let mut all = vec![first];
-                all.extend(&row.more_sources);
-                sources.append_value(all.join(SOURCE_SEPARATOR));
-            }
-        }
+        types.append_option(p.package_type());
+        sources.append_option(p.source_info.as_deref());
     }
-    let os: ArrayRef = Arc::new(StringArray::from_iter(std::iter::repeat_n(
-        sbom.os.as_deref(),
-        n,
-    )));
     RecordBatch::try_new(
         SBOM_SCHEMA.clone(),
         vec![
-            constant(&image.image_arn, n),
-            constant(&image.account_id, n),
-            constant(&image.region, n),
-            constant(&image.repository, n),
-            constant(&image.sha, n),
-            os,
+            c.image_arn.slice(0, n),
+            c.account_id.slice(0, n),
+            c.region.slice(0, n),
+            c.repository.slice(0, n),
+            c.sha.slice(0, n),
+            c.os.slice(0, n),
             Arc::new(names.finish()),
             Arc::new(versions.finish()),
             Arc::new(purls.finish()),
             Arc::new(types.finish()),
             Arc::new(sources.finish()),
-            constant(&image.report_id, n),
-            constant(sbom.format.as_str(), n),
-            exported(image, n),
+            c.report_id.slice(0, n),
+            c.format.slice(0, n),
+            c.exported_at.slice(0, n),
         ],
     )
     .expect("columns match the sbom schema")
 }
 
-fn cve_batch(findings: &[&Finding<'_>], sbom: &Sbom<'_>, image: &ImageContext) -> RecordBatch {
+fn cve_batch(findings: &[Finding<'_>], packages: &[Package<'_>], c: &Constants) -> RecordBatch {
     let n = findings.len();
-    let mut packages = StringBuilder::new();
-    let mut versions = StringBuilder::new();
-    let mut ids = StringBuilder::new();
+    let mut names = StringBuilder::with_capacity(n, n * 16);
+    let mut versions = StringBuilder::with_capacity(n, n * 12);
+    let mut ids = StringBuilder::with_capacity(n, n * 16);
     let mut severities = StringBuilder::new();
-    let mut scores = Float64Builder::new();
+    let mut scores = Float64Builder::with_capacity(n);
     for f in findings {
-        let p = &sbom.packages[f.package];
-        packages.append_value(&p.name);
+        let p = &packages[f.package];
+        names.append_value(&p.name);
         versions.append_option(p.version.as_deref());
         ids.append_value(&f.id);
         severities.append_option(f.severity.as_deref());
@@ -249,29 +216,42 @@ fn cve_batch(findings: &[&Finding<'_>], sbom: &Sbom<'_>, image: &ImageContext) -
     RecordBatch::try_new(
         CVE_SCHEMA.clone(),
         vec![
-            constant(&image.account_id, n),
-            constant(&image.sha, n),
-            Arc::new(packages.finish()),
+            c.account_id.slice(0, n),
+            c.sha.slice(0, n),
+            Arc::new(names.finish()),
             Arc::new(versions.finish()),
             Arc::new(ids.finish()),
             Arc::new(severities.finish()),
             Arc::new(scores.finish()),
-            constant(&image.report_id, n),
-            exported(image, n),
+            c.report_id.slice(0, n),
+            c.exported_at.slice(0, n),
         ],
     )
     .expect("columns match the cve schema")
 }
 
-/// Snappy; statistics per column chunk (what Athena prunes with); no
-/// dictionary for the columns that are nearly unique per row, where building
-/// one costs time and then falls back to plain encoding anyway.
+/// Snappy; statistics per column chunk (what Athena prunes with) for the
+/// columns whose range can rule a file out: the short image-level ones (one
+/// value per file; `imagearn` is `sha` and `repository` spelt long) and the
+/// categorical ones. None for `imagearn` and the columns that are nearly
+/// unique per row, whose range spans almost every value: comparing each
+/// value with the running minimum and maximum was a fifth of the
+/// conversion's time. No dictionary for the nearly unique columns either,
+/// where building one costs time and then falls back to plain encoding.
+/// Mini-batches of a whole Arrow batch.
 fn writer_properties() -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_statistics_enabled(EnabledStatistics::Chunk);
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_write_batch_size(BATCH_ROWS);
     for column in ["package", "purl", "sourceinfo"] {
-        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        builder = builder
+            .set_column_dictionary_enabled(ColumnPath::from(column), false)
+            .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+    }
+    for column in ["imagearn", "packageversion"] {
+        builder = builder
+            .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
     }
     builder
         .set_created_by(concat!("sbom-transformer ", env!("CARGO_PKG_VERSION")).to_string())

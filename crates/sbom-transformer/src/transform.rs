@@ -4,6 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::export_key::ExportKey;
+use crate::rows;
 use crate::sbom::{self, SbomError};
 use crate::tables::{self, ImageContext};
 
@@ -117,10 +118,10 @@ pub fn convert(
             exported_at_micros,
         },
     };
-    let files = tables::write_tables(&sbom, &image)?;
-    let packages_in_document = sbom.packages.len();
-    let findings_in_document = sbom.findings.len();
     let format = sbom.format.as_str();
+    let rows = rows::dedup(sbom);
+    let files = tables::write_tables(&rows, &image)?;
+    let (packages_in_document, findings_in_document) = rows.in_document();
     Ok(Converted {
         image,
         format,
