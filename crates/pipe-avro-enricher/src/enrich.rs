@@ -3,7 +3,6 @@
 //! without AWS and shared by the Lambda handler and the offline `decode`
 //! command.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -15,7 +14,8 @@ use crate::avro_json::{decode_for_output, Decoded, ReaderSchema, WriterSchema};
 use crate::dead_letters::{DeadLetter, FailureKind};
 use crate::framing::{parse_frame, Framed, SchemaRef, WireFormat};
 use crate::mask::MaskRules;
-use crate::raw::{Element, Member};
+use crate::output::{Array, Boxed, Field, Original, OutputRecord, Sink};
+use crate::raw::Element;
 use crate::record::{decode_base64, readable, ReadableHeaders, RecordError, RecordFields};
 use crate::registry::{FetchError, SchemaSource};
 use crate::schema_cache::SchemaCache;
@@ -393,104 +393,6 @@ impl FramedDatum<'_> {
     }
 }
 
-/// A decoded key or value in the output record.
-enum Field<'a> {
-    Null,
-    Text(Cow<'a, str>),
-    Decoded(Decoded<'a>),
-}
-
-impl serde::Serialize for Field<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Field::Null => s.serialize_unit(),
-            Field::Text(text) => s.serialize_str(text),
-            Field::Decoded(d) => d.serialize(s),
-        }
-    }
-}
-
-/// The input record an output record is written around.
-#[derive(Clone, Copy)]
-enum Original<'a> {
-    Parsed(&'a serde_json::Map<String, Value>),
-    Raw(&'a [Member<'a>]),
-    /// Not set yet (see [`Enricher::enrich_fields`]).
-    None,
-}
-
-/// The output record: the input record's fields in their order, with
-/// `key`, `value` and `headers` decoded, then the schema ids.
-struct OutputRecord<'a> {
-    original: Original<'a>,
-    key: &'a Field<'a>,
-    value: &'a Field<'a>,
-    headers: ReadableHeaders<'a>,
-    value_schema: Option<Value>,
-    key_schema: Option<Value>,
-}
-
-impl OutputRecord<'_> {
-    /// One member of the input record, decoded or as it came (raw text is copied verbatim).
-    fn member<M: serde::ser::SerializeMap, V: serde::Serialize + ?Sized>(
-        &self,
-        map: &mut M,
-        name: &str,
-        original: &V,
-        seen: &mut (bool, bool),
-    ) -> Result<(), M::Error> {
-        match name {
-            "key" => {
-                seen.0 = true;
-                map.serialize_entry(name, self.key)
-            }
-            "value" => {
-                seen.1 = true;
-                map.serialize_entry(name, self.value)
-            }
-            "headers" => map.serialize_entry(name, &self.headers),
-            _ => map.serialize_entry(name, original),
-        }
-    }
-}
-
-impl serde::Serialize for OutputRecord<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
-        let mut seen = (false, false);
-        match self.original {
-            Original::Parsed(members) => {
-                for (name, v) in members {
-                    self.member(&mut map, name, v, &mut seen)?;
-                }
-            }
-            // The raw path writes these itself ([`write_raw`]); this keeps the type whole.
-            Original::Raw(members) => {
-                for m in members {
-                    let raw: &RawValue =
-                        serde_json::from_str(m.value_json).map_err(serde::ser::Error::custom)?;
-                    self.member(&mut map, &m.name(), raw, &mut seen)?;
-                }
-            }
-            Original::None => {}
-        }
-        if !seen.0 {
-            map.serialize_entry("key", self.key)?;
-        }
-        if !seen.1 {
-            map.serialize_entry("value", self.value)?;
-        }
-        if let Some(id) = &self.value_schema {
-            map.serialize_entry("valueSchemaId", id)?;
-        }
-        if let Some(id) = &self.key_schema {
-            map.serialize_entry("keySchemaId", id)?;
-        }
-        map.end()
-    }
-}
-
 /// A batch element as the enrichment sees it: parsed (`Value`) or raw ([`Element`]).
 trait Source {
     fn fields(&self) -> Result<RecordFields<'_>, RecordError>;
@@ -527,142 +429,6 @@ impl Source for Element<'_> {
     }
     fn into_record(self) -> Value {
         self.to_value()
-    }
-}
-
-/// Where decoded records go.
-trait Sink {
-    /// One record serialized.
-    type Json;
-    fn render(record: &OutputRecord<'_>) -> Result<Self::Json, serde_json::Error>;
-    fn size(json: &Self::Json) -> usize;
-    fn push(&mut self, json: Self::Json);
-}
-
-/// Each record its own raw value ([`Outcome::output`]).
-struct Boxed(Vec<Box<RawValue>>);
-
-impl Sink for Boxed {
-    type Json = Box<RawValue>;
-    fn render(record: &OutputRecord<'_>) -> Result<Box<RawValue>, serde_json::Error> {
-        serde_json::value::to_raw_value(record)
-    }
-    fn size(json: &Box<RawValue>) -> usize {
-        json.get().len()
-    }
-    fn push(&mut self, json: Box<RawValue>) {
-        self.0.push(json);
-    }
-}
-
-/// All records in one JSON array text ([`RawOutcome::output`]).
-#[derive(Default)]
-struct Array {
-    text: Vec<u8>,
-    count: usize,
-}
-
-impl Sink for Array {
-    type Json = Vec<u8>;
-    fn render(record: &OutputRecord<'_>) -> Result<Vec<u8>, serde_json::Error> {
-        let Original::Raw(members) = record.original else {
-            return serde_json::to_vec(record);
-        };
-        // Room for the copied members plus the decoded value, so the buffer rarely grows.
-        let estimate: usize = members
-            .iter()
-            .map(|m| m.name_json.len() + 1 + m.value_json.len() * 3)
-            .sum();
-        let mut out = Vec::with_capacity(estimate + 64);
-        write_raw(members, record, &mut out)?;
-        Ok(out)
-    }
-    fn size(json: &Vec<u8>) -> usize {
-        json.len()
-    }
-    fn push(&mut self, json: Vec<u8>) {
-        if self.count == 0 {
-            self.text.reserve(json.len() * 10 + 2);
-            self.text.push(b'[');
-        } else {
-            self.text.push(b',');
-        }
-        self.text.extend_from_slice(&json);
-        self.count += 1;
-    }
-}
-
-/// The output record around raw members: what [`OutputRecord`]'s `Serialize` writes, with the
-/// untouched members copied as text instead of parsed and re-serialized.
-fn write_raw(
-    members: &[Member<'_>],
-    record: &OutputRecord<'_>,
-    out: &mut Vec<u8>,
-) -> Result<(), serde_json::Error> {
-    fn entry<V: serde::Serialize + ?Sized>(
-        out: &mut Vec<u8>,
-        name_json: &str,
-        value: &V,
-    ) -> Result<(), serde_json::Error> {
-        if out.len() > 1 {
-            out.push(b',');
-        }
-        out.extend_from_slice(name_json.as_bytes());
-        out.push(b':');
-        serde_json::to_writer(&mut *out, value)
-    }
-    out.push(b'{');
-    let (mut key, mut value) = (false, false);
-    for m in members {
-        match m.name().as_ref() {
-            "key" => {
-                key = true;
-                entry(out, m.name_json, record.key)?;
-            }
-            "value" => {
-                value = true;
-                entry(out, m.name_json, record.value)?;
-            }
-            "headers" => entry(out, m.name_json, &record.headers)?,
-            _ => {
-                if out.len() > 1 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(m.name_json.as_bytes());
-                out.push(b':');
-                out.extend_from_slice(m.value_json.as_bytes());
-            }
-        }
-    }
-    if !key {
-        entry(out, "\"key\"", record.key)?;
-    }
-    if !value {
-        entry(out, "\"value\"", record.value)?;
-    }
-    if let Some(id) = &record.value_schema {
-        entry(out, "\"valueSchemaId\"", id)?;
-    }
-    if let Some(id) = &record.key_schema {
-        entry(out, "\"keySchemaId\"", id)?;
-    }
-    out.push(b'}');
-    Ok(())
-}
-
-impl Array {
-    fn finish(mut self) -> Box<RawValue> {
-        if self.count == 0 {
-            self.text.push(b'[');
-        }
-        self.text.push(b']');
-        // serde_json writes UTF-8 only; `from_utf8` checks it at memory speed.
-        let text = String::from_utf8(self.text).unwrap_or_else(|_| String::from("[]"));
-        // SAFETY: `text` is one JSON array: brackets and commas around records that
-        // `write_raw` or serde_json's serializer wrote, from names and values that are either
-        // serialized by serde_json or copied from the event (a `RawValue`, so valid JSON, and
-        // the batch scan cuts it at value boundaries), with no surrounding whitespace.
-        unsafe { RawValue::from_string_unchecked(text) }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod enrich;
 pub mod framing;
 pub mod handler;
 pub mod mask;
+mod output;
 pub mod raw;
 pub mod record;
 pub mod registry;

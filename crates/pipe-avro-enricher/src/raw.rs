@@ -43,6 +43,19 @@ impl<'a> Member<'a> {
     pub fn name(&self) -> Cow<'a, str> {
         unquote(self.name_json)
     }
+
+    /// `pick` applied to the name, unescaping only a name that needs it (the hot path matches
+    /// a handful of plain names on every member).
+    pub fn pick<R>(&self, pick: impl Fn(&str) -> Option<R>) -> Option<R> {
+        let json = self.name_json;
+        pick(&json[1..json.len() - 1]).or_else(|| {
+            if json.contains('\\') {
+                pick(&unquote(json))
+            } else {
+                None
+            }
+        })
+    }
 }
 
 /// A JSON string's content, borrowed unless it has escapes.
@@ -175,15 +188,30 @@ impl<'a> Scan<'a> {
 
     /// Just past the string that opens at `start`.
     fn string_end(&self, start: usize) -> usize {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let bytes = self.bytes;
         let mut i = start + 1;
-        while let Some(&b) = self.bytes.get(i) {
-            match b {
-                b'"' => return i + 1,
-                b'\\' => i += 2,
-                _ => i += 1,
+        loop {
+            // Eight bytes at a time up to the first quote or backslash (base64 values are long).
+            while let Some(chunk) = bytes.get(i..i + 8) {
+                let word = u64::from_le_bytes(chunk.try_into().unwrap_or([b'"'; 8]));
+                let (quote, slash) = (word ^ (ONES * b'"' as u64), word ^ (ONES * b'\\' as u64));
+                let hit =
+                    (quote.wrapping_sub(ONES) & !quote | slash.wrapping_sub(ONES) & !slash) & HIGH;
+                if hit != 0 {
+                    i += hit.trailing_zeros() as usize / 8;
+                    break;
+                }
+                i += 8;
+            }
+            match bytes.get(i) {
+                Some(b'"') => return i + 1,
+                Some(b'\\') => i += 2,
+                Some(_) => i += 1,
+                None => return i,
             }
         }
-        i
     }
 }
 
@@ -223,17 +251,19 @@ impl Element<'_> {
         };
         let mut found: [Option<&str>; 7] = [None; 7];
         for member in members {
-            let slot = match member.name().as_ref() {
-                "eventSourceKey" => 0,
-                "topic" => 1,
-                "partition" => 2,
-                "offset" => 3,
-                "key" => 4,
-                "value" => 5,
-                "headers" => 6,
-                _ => continue,
-            };
-            found[slot] = Some(member.value_json);
+            let slot = member.pick(|name| match name {
+                "eventSourceKey" => Some(0),
+                "topic" => Some(1),
+                "partition" => Some(2),
+                "offset" => Some(3),
+                "key" => Some(4),
+                "value" => Some(5),
+                "headers" => Some(6),
+                _ => None,
+            });
+            if let Some(slot) = slot {
+                found[slot] = Some(member.value_json);
+            }
         }
         let [event_source_key, topic, partition, offset, key, value, header_list] = found;
         Ok(RecordFields::assemble(

@@ -367,3 +367,18 @@ proptest! {
         prop_assert_eq!(elements[0].to_value(), parsed[0].clone());
     }
 }
+
+#[test]
+fn the_scan_finds_quotes_and_escapes_at_every_position() {
+    // The scan skips strings eight bytes at a time: put the escapes at every offset.
+    for n in 0..40 {
+        let filler = "A".repeat(n);
+        let member = format!("{filler}\"\\{filler}\\u00e9/");
+        let record = json!({ "x": member, member.clone(): [member.clone(), {"y": filler}] });
+        let text = serde_json::to_string(&[&record]).unwrap();
+        let event = RawValue::from_string(text).unwrap();
+        let elements = parse_batch(&event).unwrap();
+        assert_eq!(elements.len(), 1);
+        assert_eq!(elements[0].to_value(), record, "offset {n}");
+    }
+}
