@@ -230,28 +230,26 @@ fn cve_batch(findings: &[Finding<'_>], packages: &[Package<'_>], c: &Constants) 
     .expect("columns match the cve schema")
 }
 
-/// Snappy; statistics per column chunk (what Athena prunes with) for the
-/// columns whose range can rule a file out: the short image-level ones (one
-/// value per file; `imagearn` is `sha` and `repository` spelt long) and the
-/// categorical ones. None for `imagearn` and the columns that are nearly
-/// unique per row, whose range spans almost every value: comparing each
-/// value with the running minimum and maximum was a fifth of the
-/// conversion's time. No dictionary for the nearly unique columns either,
-/// where building one costs time and then falls back to plain encoding.
+/// Snappy. Statistics (per column chunk) only where a file's range can rule
+/// it out cheaply: `sha` (one image per file), `exportedat` and `score`.
+/// Every other column is either image-level (one dictionary value per file,
+/// which readers such as Trino prune with the dictionary page alone) or
+/// nearly unique per row (a file's range spans almost every value), and
+/// comparing each value with the running minimum and maximum was a fifth of
+/// the conversion's time. No dictionary for the nearly unique columns, where
+/// building one costs time and then falls back to plain encoding anyway.
 /// Mini-batches of a whole Arrow batch.
 fn writer_properties() -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_statistics_enabled(EnabledStatistics::None)
         .set_write_batch_size(BATCH_ROWS);
-    for column in ["package", "purl", "sourceinfo"] {
+    for column in ["sha", "exportedat", "score"] {
         builder = builder
-            .set_column_dictionary_enabled(ColumnPath::from(column), false)
-            .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+            .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::Chunk);
     }
-    for column in ["imagearn", "packageversion"] {
-        builder = builder
-            .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+    for column in ["package", "purl", "sourceinfo"] {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
     }
     builder
         .set_created_by(concat!("sbom-transformer ", env!("CARGO_PKG_VERSION")).to_string())

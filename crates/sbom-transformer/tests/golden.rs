@@ -409,3 +409,38 @@ fn large_sboms_span_several_batches_and_still_deduplicate() {
         Some(format!("p{}", n - 1).as_str())
     );
 }
+
+#[test]
+fn statistics_only_where_a_range_can_rule_a_file_out() {
+    let c = convert(&fixture("spdx_2_3_ecr_image.json"), given(), 0).unwrap();
+    let meta = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(c.sbom_parquet))
+        .unwrap()
+        .metadata()
+        .clone();
+    let rg = &meta.row_groups()[0];
+    let stats = |name: &str| {
+        rg.columns()
+            .iter()
+            .find(|c| c.column_path().string() == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+            .statistics()
+            .cloned()
+    };
+    let sha = stats("sha").expect("sha has statistics");
+    let sha_value = format!("sha256:{HEX}");
+    // The writer truncates long values to a 64-byte prefix: still a range
+    // that holds this digest and hardly any other.
+    let (min, max) = (sha.min_bytes_opt().unwrap(), sha.max_bytes_opt().unwrap());
+    assert!(sha_value.as_bytes().starts_with(min));
+    assert!(min <= sha_value.as_bytes() && sha_value.as_bytes() <= max);
+    assert!(stats("exportedat").is_some());
+    for name in [
+        "imagearn",
+        "package",
+        "packageversion",
+        "purl",
+        "sourceinfo",
+    ] {
+        assert!(stats(name).is_none(), "{name} has statistics");
+    }
+}
