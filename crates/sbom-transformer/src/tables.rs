@@ -78,8 +78,8 @@ pub static CVE_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
 });
 
 /// Rows per Arrow batch: constant columns (image ARN, digest, ...) are
-/// materialised per batch only, so memory stays proportional to the SBOM,
-/// not to rows × image-level text.
+/// materialised for one batch and sliced, so memory stays proportional to
+/// the SBOM, not to rows × image-level text.
 pub const BATCH_ROWS: usize = 8192;
 
 /// Both Parquet files of one image.
