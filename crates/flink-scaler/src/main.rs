@@ -1,3 +1,7 @@
+// The invocation future nests the Flink and CloudWatch call futures deeply;
+// the release build's layout computation needs more than the default depth.
+#![recursion_limit = "256"]
+
 use common::Startup;
 use flink_scaler::{adapters::Kda, config, handler::handle};
 

@@ -1,3 +1,7 @@
+// The invocation future nests the Inspector call futures deeply; the release
+// build's layout computation needs more than the default depth.
+#![recursion_limit = "256"]
+
 use common::Startup;
 use sbom_export_trigger::{adapters::InspectorClient, config::Config, handler::handle};
 
