@@ -1,10 +1,12 @@
 """The Python baseline of the sbom-transformer benchmark, and a measurer.
 
-  sbom_baseline.py convert <sbom.json> <outdir>
+  sbom_baseline.py convert <sbom.json> <outdir> [runs]
       What the AWS blog's transformation Lambda does: json.load the whole
       SPDX document, build row dicts, pandas DataFrames, pyarrow to_parquet
-      (snappy) for sbom/ and cve/. Prints {"seconds": ...} for the work
-      itself (imports excluded, as a warm Lambda would have them loaded).
+      (snappy) for sbom/ and cve/. Prints {"seconds": ...}: the best of
+      `runs` (default 1) conversions in this process, each timed from opening
+      the SBOM to the second Parquet file written (imports excluded, as a
+      warm Lambda would have them loaded).
 
   sbom_baseline.py measure <command...>
       Runs the command; prints {"seconds": wall time, "peak_rss_kib": the
@@ -49,7 +51,7 @@ def convert(path, outdir):
     os.makedirs(f"{outdir}/cve", exist_ok=True)
     pd.DataFrame(sbom_rows).to_parquet(f"{outdir}/sbom/out.parquet", compression="snappy")
     pd.DataFrame(cve_rows).drop_duplicates().to_parquet(f"{outdir}/cve/out.parquet", compression="snappy")
-    print(json.dumps({"seconds": time.perf_counter() - started}))
+    return time.perf_counter() - started
 
 
 def measure(command):
@@ -65,7 +67,9 @@ def measure(command):
 
 if __name__ == "__main__":
     if sys.argv[1] == "convert":
-        convert(sys.argv[2], sys.argv[3])
+        runs = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+        best = min(convert(sys.argv[2], sys.argv[3]) for _ in range(runs))
+        print(json.dumps({"seconds": best}))
     elif sys.argv[1] == "measure":
         measure(sys.argv[2:])
     else:
