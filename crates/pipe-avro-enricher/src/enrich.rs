@@ -94,6 +94,12 @@ enum Failure {
         schema_id: Option<Value>,
     },
     Unavailable(String),
+    /// The batch fast path met a schema not cached yet: the record is decoded again once the
+    /// schema is fetched. Never reaches the outcome.
+    Miss {
+        schema: SchemaRef,
+        field: &'static str,
+    },
 }
 
 fn record_failure(
@@ -169,9 +175,32 @@ impl<S: SchemaSource> Enricher<S> {
         records: Vec<R>,
         output: &mut K,
     ) -> Result<Vec<DeadLetter>, String> {
-        // Concurrent on one task: decoding is CPU work, but schema fetches of
-        // different ids overlap, and the cache joins fetches of the same id.
-        let results = join_all(records.iter().map(|r| self.enrich_one::<R, K>(r))).await;
+        // The usual batch: every schema cached, so one plain loop, one cache lookup per
+        // distinct schema. Decoding is pure, so a miss just sends the batch the async way.
+        let mut known = Known {
+            cache: &self.cache,
+            schemas: Vec::new(),
+        };
+        let fast: Option<Vec<_>> = records
+            .iter()
+            .map(|r| match self.enrich_one::<R, K>(r, &mut known) {
+                Err(Failure::Miss { .. }) => None,
+                result => Some(result),
+            })
+            .collect();
+        let results = match fast {
+            Some(results) => results,
+            // Concurrent on one task: decoding is CPU work, but schema fetches of
+            // different ids overlap, and the cache joins fetches of the same id.
+            None => {
+                join_all(
+                    records
+                        .iter()
+                        .map(|r| self.enrich_fetching::<R, K>(r, known.clone())),
+                )
+                .await
+            }
+        };
         let mut dead_letters = Vec::new();
         let mut bytes = 2; // "[" and "]"
         let mut count = 0;
@@ -206,6 +235,9 @@ impl<S: SchemaSource> Enricher<S> {
                     schema_id,
                 }) => (position, (kind, message, schema_id)),
                 Err(Failure::Unavailable(message)) => return Err(message),
+                Err(Failure::Miss { schema, .. }) => {
+                    return Err(format!("{schema}: not resolved (a bug)"))
+                }
             };
             let (kind, message, schema_id) = failure;
             let position = position.map(|p| *p).unwrap_or_default();
@@ -222,16 +254,46 @@ impl<S: SchemaSource> Enricher<S> {
         Ok(dead_letters)
     }
 
-    async fn enrich_one<R: Source, K: Sink>(&self, record: &R) -> Result<K::Json, Failure> {
+    /// [`Enricher::enrich_one`], fetching each schema it misses and decoding again (every step
+    /// before a schema lookup is pure, so the record fails or succeeds as if fetched in place).
+    async fn enrich_fetching<R: Source, K: Sink>(
+        &self,
+        record: &R,
+        mut known: Known<'_>,
+    ) -> Result<K::Json, Failure> {
+        loop {
+            let (schema, field) = match self.enrich_one::<R, K>(record, &mut known) {
+                Err(Failure::Miss { schema, field }) => (schema, field),
+                done => return done,
+            };
+            match self.writer_schema(&schema).await {
+                Ok(writer) => known.schemas.push((schema, writer)),
+                Err(Failure::Record { kind, message, .. }) => {
+                    return Err(Failure::Record {
+                        position: record.fields().ok().map(|f| Box::new(Position::of(&f))),
+                        kind,
+                        message: format!("{field}: {message}"),
+                        schema_id: Some(schema_id_json(&schema)),
+                    })
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    /// One record decoded with the schemas `known` holds; [`Failure::Miss`] when it needs another.
+    fn enrich_one<R: Source, K: Sink>(
+        &self,
+        record: &R,
+        known: &mut Known<'_>,
+    ) -> Result<K::Json, Failure> {
         let fields = record
             .fields()
             .map_err(|e| record_failure(FailureKind::InvalidRecord, e.to_string(), None))?;
         let original = record.original();
-        let rendered = self
-            .enrich_fields(&fields, |output| {
-                K::render(&OutputRecord { original, ..output })
-            })
-            .await;
+        let rendered = self.enrich_fields(&fields, known, |output| {
+            K::render(&OutputRecord { original, ..output })
+        });
         match rendered {
             Ok(json) => Ok(json),
             Err(Failure::Record {
@@ -251,9 +313,10 @@ impl<S: SchemaSource> Enricher<S> {
 
     /// Decodes the key and value and hands the output record (its `original` not yet set) to
     /// `render`, while the decoded data it borrows is alive.
-    async fn enrich_fields<J>(
+    fn enrich_fields<J>(
         &self,
         fields: &RecordFields<'_>,
+        known: &mut Known<'_>,
         render: impl FnOnce(OutputRecord<'_>) -> Result<J, serde_json::Error>,
     ) -> Result<J, Failure> {
         let reader = fields
@@ -271,10 +334,13 @@ impl<S: SchemaSource> Enricher<S> {
             None => None,
         };
         let value_datum = match &value_bytes {
-            Some(bytes) => Some(
-                self.framed(bytes, fields.header("__value_schema_id"), "value")
-                    .await?,
-            ),
+            Some(bytes) => Some(framed(
+                bytes,
+                self.settings.wire_format,
+                fields.header("__value_schema_id"),
+                "value",
+                known,
+            )?),
             None => None,
         };
         let value = match &value_datum {
@@ -304,7 +370,13 @@ impl<S: SchemaSource> Enricher<S> {
             Some(bytes)
                 if key_header.is_some() || looks_framed(bytes, self.settings.wire_format) =>
             {
-                Some(self.framed(bytes, key_header, "key").await?)
+                Some(framed(
+                    bytes,
+                    self.settings.wire_format,
+                    key_header,
+                    "key",
+                    known,
+                )?)
             }
             _ => None,
         };
@@ -329,29 +401,6 @@ impl<S: SchemaSource> Enricher<S> {
         render(output).map_err(|e| record_failure(FailureKind::Decode, e.to_string(), None))
     }
 
-    /// A framed key or value with its writer schema, from the cache or the registry.
-    async fn framed<'b>(
-        &self,
-        bytes: &'b [u8],
-        header: Option<&[u8]>,
-        field: &str,
-    ) -> Result<FramedDatum<'b>, Failure> {
-        let frame = parse_frame(bytes, self.settings.wire_format, header)
-            .map_err(|e| record_failure(FailureKind::Framing, format!("{field}: {e}"), None))?;
-        let writer = self
-            .writer_schema(&frame.schema)
-            .await
-            .map_err(|f| match f {
-                Failure::Record { kind, message, .. } => record_failure(
-                    kind,
-                    format!("{field}: {message}"),
-                    Some(schema_id_json(&frame.schema)),
-                ),
-                unavailable => unavailable,
-            })?;
-        Ok(FramedDatum { frame, writer })
-    }
-
     /// The parsed writer schema, from the cache or the registry.
     async fn writer_schema(&self, schema: &SchemaRef) -> Result<Arc<WriterSchema>, Failure> {
         self.cache
@@ -367,6 +416,46 @@ impl<S: SchemaSource> Enricher<S> {
             })
             .await
     }
+}
+
+/// The writer schemas a batch has looked up so far, in front of the shared cache (whose lock is
+/// then taken once per distinct schema, not per record).
+#[derive(Clone)]
+struct Known<'c> {
+    cache: &'c SchemaCache<SchemaRef, WriterSchema>,
+    schemas: Vec<(SchemaRef, Arc<WriterSchema>)>,
+}
+
+impl Known<'_> {
+    fn writer(
+        &mut self,
+        schema: &SchemaRef,
+        field: &'static str,
+    ) -> Result<Arc<WriterSchema>, Failure> {
+        if let Some((_, writer)) = self.schemas.iter().find(|(s, _)| s == schema) {
+            return Ok(writer.clone());
+        }
+        let writer = self.cache.cached(schema).ok_or_else(|| Failure::Miss {
+            schema: schema.clone(),
+            field,
+        })?;
+        self.schemas.push((schema.clone(), writer.clone()));
+        Ok(writer)
+    }
+}
+
+/// A framed key or value with its writer schema, if `known` has it.
+fn framed<'b>(
+    bytes: &'b [u8],
+    format: WireFormat,
+    header: Option<&[u8]>,
+    field: &'static str,
+    known: &mut Known<'_>,
+) -> Result<FramedDatum<'b>, Failure> {
+    let frame = parse_frame(bytes, format, header)
+        .map_err(|e| record_failure(FailureKind::Framing, format!("{field}: {e}"), None))?;
+    let writer = known.writer(&frame.schema, field)?;
+    Ok(FramedDatum { frame, writer })
 }
 
 /// A key or value with its writer schema.

@@ -67,6 +67,12 @@ impl<K: Clone + Eq + Hash, V> SchemaCache<K, V> {
             .cloned()
     }
 
+    /// The value if it is already cached, without fetching (the batch fast path).
+    pub fn cached(&self, key: &K) -> Option<Arc<V>> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.cells.get(key).and_then(|cell| cell.get().cloned())
+    }
+
     /// How many schemas are cached.
     pub fn len(&self) -> usize {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());

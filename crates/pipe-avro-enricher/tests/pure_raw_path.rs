@@ -382,3 +382,61 @@ fn the_scan_finds_quotes_and_escapes_at_every_position() {
         assert_eq!(elements[0].to_value(), record, "offset {n}");
     }
 }
+
+/// The batch fast path (every schema cached) against the fetching path (some schema not cached
+/// yet): a record decodes to the same output or the same dead letter either way, also when the
+/// cache is too small to hold one record's two schemas.
+#[tokio::test]
+async fn cached_and_uncached_schemas_give_the_same_outcome() {
+    let payload = product_payload();
+    let mut guid_header = vec![1u8];
+    guid_header.extend_from_slice(uuid::Uuid::parse_str(GUID).unwrap().as_bytes());
+    // Value by GUID header, key by id: two schemas for one record.
+    let mut two_schemas = record(2, json!(BASE64.encode(&payload)));
+    two_schemas["headers"] = json!([{ "__value_schema_id": guid_header }]);
+    two_schemas["key"] = json!(framed(100_001, &payload));
+    let mixed = json!([
+        record(1, json!(CONFLUENT_SAMPLE)),
+        two_schemas,
+        record(3, json!(framed(42, &payload))),
+        record(4, json!(framed(9, &payload))),
+        record(5, json!("!!")),
+        record(6, json!(framed(100_001, &payload[..3]))),
+    ]);
+    // Only ids that can be cached, failures of other kinds among them.
+    let mut cacheable = mixed.clone();
+    cacheable.as_array_mut().unwrap().drain(2..4);
+    for batch in [mixed, cacheable] {
+        let text = serde_json::to_string(&batch).unwrap();
+        let event = RawValue::from_string(text.clone()).unwrap();
+        for capacity in [1, 16] {
+            let enricher = Enricher::new(Settings::default(), Schemas, capacity);
+            let cold = enricher
+                .enrich_raw(parse_batch(&event).unwrap())
+                .await
+                .unwrap();
+            let warm = enricher
+                .enrich_raw(parse_batch(&event).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(warm.output.get(), cold.output.get(), "capacity {capacity}");
+            assert_eq!(warm.dead_letters, cold.dead_letters, "capacity {capacity}");
+            let output: Value = serde_json::from_str(cold.output.get()).unwrap();
+            assert_eq!(output[1]["valueSchemaId"], GUID);
+            assert_eq!(output[1]["keySchemaId"], 100_001);
+            assert_eq!(output[1]["key"]["id"], output[1]["value"]["id"]);
+            let failed: Vec<_> = cold.dead_letters.iter().map(|d| d.offset).collect();
+            let expected: &[i64] = if batch.as_array().unwrap().len() == 6 {
+                &[3, 4, 5, 6]
+            } else {
+                &[5, 6]
+            };
+            assert_eq!(
+                failed,
+                expected.iter().map(|&o| Some(o)).collect::<Vec<_>>()
+            );
+            // And the same as the parsed path.
+            assert_eq!(same_outcome(&enricher, &text).await, output);
+        }
+    }
+}
