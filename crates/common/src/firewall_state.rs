@@ -169,29 +169,9 @@ fn sid_span(rule: &str) -> Option<(usize, usize)> {
     None
 }
 
-/// The partition of a Region, for the spoke role ARN both functions
-/// assume (`cn-*` and `us-gov-*` are not in `aws`).
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn partitions_of_regions() {
-        assert_eq!(partition_of("us-east-1"), "aws");
-        assert_eq!(partition_of("eu-central-1"), "aws");
-        assert_eq!(partition_of("cn-north-1"), "aws-cn");
-        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
-    }
 
     const RULE: &str = "pass tls $a123456789012123123123123 any -> $EXTERNAL_NET any (tls.sni; dotprefix; content:\".amazonaws.com\"; endswith; flow:to_server, established; sid:10; rev:1; metadata: rule_name 123456789012-123123123123-96ccf8d27f;)";
 

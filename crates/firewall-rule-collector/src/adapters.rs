@@ -42,7 +42,7 @@ impl Aws {
     }
 
     async fn spoke(&self, account: &str, region: &str) -> Result<SdkConfig, FunctionError> {
-        let partition = common::firewall_state::partition_of(region);
+        let partition = common::aws::partition_of(region);
         let arn = format!("arn:{partition}:iam::{account}:role/{}", self.role_name);
         let config = self
             .spokes

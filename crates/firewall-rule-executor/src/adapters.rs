@@ -11,8 +11,9 @@ use aws_sdk_networkfirewall::types::{
     RuleVariables, RulesSource, StatefulRuleGroupReference, StatefulRuleOptions, Tag,
 };
 use aws_sdk_networkfirewall::Client;
+use common::aws::partition_of;
 use common::aws::CrossAccount;
-use common::firewall_state::{partition_of, DesiredState};
+use common::firewall_state::DesiredState;
 use common::FunctionError;
 
 use crate::config::{Config, MANAGED_TAG, MANAGED_VALUE, ROLE_TAG};

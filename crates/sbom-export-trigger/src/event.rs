@@ -123,7 +123,7 @@ pub fn image(event: Value) -> Result<Image, FunctionError> {
             if d.repository_name.is_empty() || d.repository_name.contains(':') {
                 return Err(invalid(format!("detail.repository-name {:?} is not a repository name", d.repository_name)));
             }
-            let partition = partition_of(&e.region);
+            let partition = common::aws::partition_of(&e.region);
             Image {
                 trigger: Trigger::Push,
                 repository_arn: format!(
@@ -172,16 +172,6 @@ fn validate_repository_arn(arn: &str) -> Result<(), FunctionError> {
         Err(invalid(format!(
             "detail.repository-name {arn:?} is not an ECR repository ARN (arn:aws:ecr:<region>:<account>:repository/<name>)"
         )))
-    }
-}
-
-fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
     }
 }
 
