@@ -408,6 +408,25 @@ impl Firewall for Aws {
         self.change_policy(region, |refs| Ok(detach(refs, arn)))
             .await
     }
+
+    async fn attach_missing(
+        &self,
+        region: &str,
+        groups: &[(String, GroupRole)],
+    ) -> Result<(), FirewallError> {
+        let strict = self.strict;
+        self.change_policy(region, |refs| {
+            let mut changed: Option<Vec<GroupRef>> = None;
+            for (arn, role) in groups {
+                if let Some(next) = attach(changed.as_deref().unwrap_or(refs), arn, strict, *role)?
+                {
+                    changed = Some(next);
+                }
+            }
+            Ok(changed)
+        })
+        .await
+    }
 }
 
 impl StateStore for Aws {

@@ -74,6 +74,15 @@ pub trait Firewall {
         region: &str,
         arn: &str,
     ) -> impl Future<Output = Result<(), FirewallError>>;
+    /// Attaches each of `groups` that the Region's policy does not reference
+    /// yet: one policy read, a write only when one is missing. The full scan
+    /// calls it, so a group created by an attempt that died before its
+    /// attach is enforced by the retry rather than left inert.
+    fn attach_missing(
+        &self,
+        region: &str,
+        groups: &[(String, GroupRole)],
+    ) -> impl Future<Output = Result<(), FirewallError>>;
     /// Adds (or removes) the group to the Region's policy, with a unique
     /// priority under STRICT_ORDER; idempotent.
     fn attach(

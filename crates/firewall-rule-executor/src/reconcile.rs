@@ -174,7 +174,12 @@ async fn full_scan<F: Firewall, I: OwnershipStore>(
     let states: Vec<GroupState> = tenants.iter().map(|g| g.state.clone()).collect();
     let p = plan_for(&states, state, cx);
     let condition = match read {
-        IndexRead::Disabled => return apply(region, &p, &tenants, cx, fw).await.map(|_| p),
+        IndexRead::Disabled => {
+            apply(region, &p, &tenants, cx, fw).await?;
+            let live = enforced(&groups, &p);
+            retrying(cx, |_| fw.attach_missing(region, &live)).await?;
+            return Ok(p);
+        }
         IndexRead::Missing => Precondition::Absent,
         IndexRead::Unreadable { etag } | IndexRead::Found { etag, .. } => {
             Precondition::Matches(etag.clone())
@@ -194,7 +199,31 @@ async fn full_scan<F: Firewall, I: OwnershipStore>(
         || apply(region, &p, &tenants, cx, fw),
     )
     .await?;
+    let live = enforced(&groups, &p);
+    retrying(cx, |_| fw.attach_missing(region, &live)).await?;
     Ok(p)
+}
+
+/// The groups read by a full scan that must be in the policy after `p`:
+/// every one holding rules that `p` does not delete (groups `p` creates are
+/// attached as they are created).
+fn enforced(groups: &[GroupRead], p: &Plan) -> Vec<(String, GroupRole)> {
+    groups
+        .iter()
+        .filter(|g| {
+            let name = &g.state.name;
+            let deleted = p
+                .writes
+                .iter()
+                .any(|w| matches!(w, GroupWrite::Delete { group } if group == name));
+            let updated = p
+                .writes
+                .iter()
+                .any(|w| matches!(w, GroupWrite::Update { group, .. } if group == name));
+            !deleted && (updated || !g.state.rules.is_empty())
+        })
+        .map(|g| (g.arn.clone(), g.role))
+        .collect()
 }
 
 /// Runs `writes` between the index writes. `stored` is the account's entry

@@ -30,6 +30,8 @@ struct Fw {
     calls: Vec<String>,
     /// Operations that fail once, permanently (a crash of this attempt).
     faults: Vec<&'static str>,
+    /// The ARNs the Region's policy references.
+    attached: BTreeSet<String>,
     tokens: u64,
 }
 
@@ -57,6 +59,16 @@ impl FakeFirewall {
             .values()
             .filter(|g| g.role == GroupRole::Tenant)
             .map(|g| g.state.clone())
+            .collect()
+    }
+
+    /// Groups holding rules that the policy does not reference (inert).
+    fn unattached(&self) -> Vec<String> {
+        let fw = self.0.lock().unwrap();
+        fw.groups
+            .values()
+            .filter(|g| !g.state.rules.is_empty() && !fw.attached.contains(&g.arn))
+            .map(|g| g.state.name.clone())
             .collect()
     }
 
@@ -137,12 +149,37 @@ impl Firewall for FakeFirewall {
         Ok(())
     }
 
-    async fn attach(&self, _: &str, _: &str, _: GroupRole) -> Result<(), FirewallError> {
-        self.call("UpdateFirewallPolicy")
+    async fn attach(&self, _: &str, arn: &str, _: GroupRole) -> Result<(), FirewallError> {
+        self.call("UpdateFirewallPolicy")?;
+        self.0.lock().unwrap().attached.insert(arn.into());
+        Ok(())
     }
 
-    async fn detach(&self, _: &str, _: &str) -> Result<(), FirewallError> {
-        self.call("UpdateFirewallPolicy")
+    async fn detach(&self, _: &str, arn: &str) -> Result<(), FirewallError> {
+        self.call("UpdateFirewallPolicy")?;
+        self.0.lock().unwrap().attached.remove(arn);
+        Ok(())
+    }
+
+    async fn attach_missing(
+        &self,
+        _: &str,
+        groups: &[(String, GroupRole)],
+    ) -> Result<(), FirewallError> {
+        self.call("DescribeFirewallPolicy")?;
+        let missing: Vec<String> = {
+            let fw = self.0.lock().unwrap();
+            groups
+                .iter()
+                .filter(|(arn, _)| !fw.attached.contains(arn))
+                .map(|(arn, _)| arn.clone())
+                .collect()
+        };
+        if !missing.is_empty() {
+            self.call("UpdateFirewallPolicy")?;
+            self.0.lock().unwrap().attached.extend(missing);
+        }
+        Ok(())
     }
 }
 
@@ -507,6 +544,27 @@ async fn a_crash_between_the_index_and_the_group_writes_leaves_no_duplicates() {
     assert!(w.apply(&desired(A, &[1, 4, 5, 6, 7])).await.is_err());
     w.apply(&desired(A, &[1, 4, 5, 6, 7])).await.unwrap();
     w.assert_converged(A, &[1, 4, 5, 6, 7]);
+}
+
+#[tokio::test]
+async fn a_group_created_by_an_attempt_that_died_before_its_attach_is_attached_by_the_retry() {
+    let w = World::new();
+    w.apply(&desired(A, &[1, 2, 3])).await.unwrap();
+    assert!(w.fw.unattached().is_empty());
+    // 4 does not fit the full group: a new group is created, and the
+    // attempt dies on the policy write that would attach it.
+    let next = desired(A, &[1, 2, 3, 4]);
+    w.fw.fail_once("UpdateFirewallPolicy");
+    assert!(w.apply(&next).await.is_err());
+    assert_eq!(
+        w.fw.unattached().len(),
+        1,
+        "the crash left the new group inert"
+    );
+    // The retry finds the rules in place (no group writes) and attaches it.
+    w.apply(&next).await.unwrap();
+    w.assert_converged(A, &[1, 2, 3, 4]);
+    assert!(w.fw.unattached().is_empty(), "{:?}", w.fw.unattached());
 }
 
 #[tokio::test]
