@@ -438,12 +438,16 @@ impl StateStore for Aws {
             .key(key)
             .send()
             .await
-            .map_err(|e| FunctionError::from_sdk("s3:GetObject", &e))?;
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| FunctionError::retryable("S3ReadFailed", e.to_string()))?;
+            .map_err(|e| {
+                FunctionError::from_sdk("s3:GetObject", &e)
+                    .context(format_args!("desired state s3://{bucket}/{key}"))
+            })?;
+        let bytes = out.body.collect().await.map_err(|e| {
+            FunctionError::retryable(
+                "S3ReadFailed",
+                format!("desired state s3://{bucket}/{key}: {e}"),
+            )
+        })?;
         serde_json::from_slice(&bytes.to_vec()).map_err(|e| {
             FunctionError::invalid_event(format!("s3://{bucket}/{key} is not a desired state: {e}"))
         })

@@ -43,20 +43,29 @@ impl OwnershipStore for S3Index {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
                 return Ok(IndexRead::Missing)
             }
-            Err(e) => return Err(FunctionError::from_sdk("s3:GetObject", &e).into()),
+            Err(e) => {
+                return Err(FunctionError::from_sdk("s3:GetObject", &e)
+                    .context(format_args!(
+                        "ownership index s3://{bucket}/{}",
+                        index_key(region)
+                    ))
+                    .into())
+            }
         };
         let etag = out.e_tag().unwrap_or_default().to_string();
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| FunctionError::retryable("S3ReadFailed", e.to_string()))?;
+        let bytes = out.body.collect().await.map_err(|e| {
+            FunctionError::retryable(
+                "S3ReadFailed",
+                format!("ownership index s3://{bucket}/{}: {e}", index_key(region)),
+            )
+        })?;
         Ok(match serde_json::from_slice(&bytes.to_vec()) {
             Ok(index) => IndexRead::Found { index, etag },
             Err(e) => {
                 tracing::warn!(
                     region,
-                    "the ownership index does not parse ({e}); rebuilding"
+                    "the ownership index s3://{bucket}/{} does not parse ({e}); rebuilding",
+                    index_key(region)
                 );
                 IndexRead::Unreadable { etag }
             }
@@ -99,7 +108,12 @@ impl OwnershipStore for S3Index {
             {
                 Err(FirewallError::InvalidToken)
             }
-            Err(e) => Err(FunctionError::from_sdk("s3:PutObject", &e).into()),
+            Err(e) => Err(FunctionError::from_sdk("s3:PutObject", &e)
+                .context(format_args!(
+                    "ownership index s3://{bucket}/{}",
+                    index_key(region)
+                ))
+                .into()),
         }
     }
 }
