@@ -6,13 +6,14 @@
 //! Pure parts: [`document`] (lenient borrowed serde structs), [`sbom`]
 //! (normalised packages and findings), [`purl`], [`export_key`] (image
 //! identity from Inspector's key layout), [`rows`] (duplicates removed),
-//! [`tables`] (Arrow/Parquet),
+//! [`tables`] (Arrow/Parquet), [`constant_column`] (image-level columns),
 //! [`transform`] (the pipeline), [`event`]. Port: [`handler::ObjectStore`],
 //! implemented in [`adapters`]. [`cli`]: offline `convert`.
 
 pub mod adapters;
 pub mod cli;
 pub mod config;
+pub mod constant_column;
 pub mod document;
 pub mod event;
 pub mod export_key;

@@ -7,20 +7,23 @@
 //! using (sha, package, packageversion) where cve is not null` must run
 //! unchanged, so `imagearn` exists in `sbom` only and `cve` in `cve` only.
 
+use std::ops::Range;
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::builder::{Float64Builder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::arrow::arrow_writer::compute_leaves;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use crate::constant_column::{self, Constant};
 use crate::rows::Rows;
 pub use crate::rows::SOURCE_SEPARATOR;
-use crate::sbom::{Finding, Package, Sbom};
+use crate::sbom::{Finding, Package};
 
 /// What the tables say about the image, from the export key and the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,10 +80,12 @@ pub static CVE_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
-/// Rows per Arrow batch: constant columns (image ARN, digest, ...) are
-/// materialised for one batch and sliced, so memory stays proportional to
-/// the SBOM, not to rows × image-level text.
+/// Rows per Arrow batch of the columns that vary by row.
 pub const BATCH_ROWS: usize = 8192;
+
+/// Rows per row group: the Parquet writer's own default, so a file has one
+/// row group unless its image has over a million packages.
+const ROW_GROUP_ROWS: usize = parquet::file::properties::DEFAULT_MAX_ROW_GROUP_ROW_COUNT;
 
 /// Both Parquet files of one image.
 #[derive(Debug, Clone)]
@@ -95,74 +100,114 @@ pub struct TableFiles {
 /// the same files); [`Rows`] has already removed the duplicates.
 pub fn write_tables(rows: &Rows<'_>, image: &ImageContext) -> Result<TableFiles, ParquetError> {
     let sbom = rows.sbom();
-    // The image-level columns of a full batch, built once and sliced.
-    let full = BATCH_ROWS.min(sbom.packages.len().max(sbom.findings.len()));
-    let constants = Constants::new(sbom, image, full);
-
-    let mut writer =
-        ArrowWriter::try_new(Vec::new(), SBOM_SCHEMA.clone(), Some(writer_properties()))?;
-    for chunk in sbom.packages.chunks(BATCH_ROWS) {
-        writer.write(&sbom_batch(chunk, &constants))?;
+    fn text(v: &str) -> Option<Constant<'_>> {
+        Some(Constant::Text(Some(v)))
     }
-    let sbom_file = writer.into_inner()?;
-
-    let mut writer =
-        ArrowWriter::try_new(Vec::new(), CVE_SCHEMA.clone(), Some(writer_properties()))?;
-    for chunk in sbom.findings.chunks(BATCH_ROWS) {
-        writer.write(&cve_batch(chunk, &sbom.packages, &constants))?;
-    }
+    let (account, sha, report) = (
+        text(&image.account_id),
+        text(&image.sha),
+        text(&image.report_id),
+    );
+    let exported_at = Some(Constant::Int64(image.exported_at_micros));
+    // Column by column as in SBOM_SCHEMA: `Some` for the image-level ones.
+    let sbom_constants = [
+        text(&image.image_arn),
+        account,
+        text(&image.region),
+        text(&image.repository),
+        sha,
+        Some(Constant::Text(sbom.os.as_deref())),
+        None,
+        None,
+        None,
+        None,
+        None,
+        report,
+        text(sbom.format.as_str()),
+        exported_at,
+    ];
+    let sbom_file = write_table(
+        &SBOM_SCHEMA,
+        &sbom_constants,
+        sbom.packages.len(),
+        |range| sbom_columns(&sbom.packages[range]),
+    )?;
+    // As in CVE_SCHEMA.
+    let cve_constants = [
+        account,
+        sha,
+        None,
+        None,
+        None,
+        None,
+        None,
+        report,
+        exported_at,
+    ];
+    let cve_file = write_table(&CVE_SCHEMA, &cve_constants, sbom.findings.len(), |range| {
+        cve_columns(&sbom.findings[range], &sbom.packages)
+    })?;
     Ok(TableFiles {
         sbom: sbom_file,
-        cve: writer.into_inner()?,
+        cve: cve_file,
         sbom_rows: sbom.packages.len(),
         cve_rows: sbom.findings.len(),
     })
 }
 
-/// The columns whose value is the same on every row of an image.
-struct Constants {
-    image_arn: ArrayRef,
-    account_id: ArrayRef,
-    region: ArrayRef,
-    repository: ArrayRef,
-    sha: ArrayRef,
-    os: ArrayRef,
-    report_id: ArrayRef,
-    format: ArrayRef,
-    exported_at: ArrayRef,
-}
-
-impl Constants {
-    fn new(sbom: &Sbom<'_>, image: &ImageContext, rows: usize) -> Constants {
-        let text = |value: &str| -> ArrayRef {
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                value, rows,
-            )))
-        };
-        Constants {
-            image_arn: text(&image.image_arn),
-            account_id: text(&image.account_id),
-            region: text(&image.region),
-            repository: text(&image.repository),
-            sha: text(&image.sha),
-            os: Arc::new(StringArray::from_iter(std::iter::repeat_n(
-                sbom.os.as_deref(),
-                rows,
-            ))),
-            report_id: text(&image.report_id),
-            format: text(sbom.format.as_str()),
-            exported_at: Arc::new(
-                TimestampMicrosecondArray::from_iter_values(std::iter::repeat_n(
-                    image.exported_at_micros,
-                    rows,
-                ))
-                .with_timezone("UTC"),
-            ),
+/// One Parquet file of `rows` rows. `constants` gives, column by column, the
+/// value of an image-level column ([`constant_column`]) or `None` for one
+/// that varies by row, which `varying` builds for a range of rows (those
+/// columns only, in schema order).
+fn write_table(
+    schema: &SchemaRef,
+    constants: &[Option<Constant<'_>>],
+    rows: usize,
+    mut varying: impl FnMut(Range<usize>) -> Vec<ArrayRef>,
+) -> Result<Vec<u8>, ParquetError> {
+    debug_assert_eq!(constants.len(), schema.fields().len());
+    // The Arrow writer sets up the file (schema, `ARROW:schema` metadata,
+    // properties); row groups are then assembled column by column.
+    let (mut file, factory) =
+        ArrowWriter::try_new(Vec::new(), schema.clone(), Some(writer_properties()))?
+            .into_serialized_writer()?;
+    let descriptors: Vec<_> = (0..constants.len())
+        .map(|i| file.schema_descr().column(i))
+        .collect();
+    for (index, start) in (0..rows).step_by(ROW_GROUP_ROWS).enumerate() {
+        let end = rows.min(start + ROW_GROUP_ROWS);
+        let mut writers = factory.create_column_writers(index)?;
+        for from in (start..end).step_by(BATCH_ROWS) {
+            let mut arrays = varying(from..end.min(from + BATCH_ROWS)).into_iter();
+            for ((field, constant), writer) in
+                schema.fields().iter().zip(constants).zip(&mut writers)
+            {
+                if constant.is_some() {
+                    continue;
+                }
+                let array = arrays.next().expect("one array per varying column");
+                for leaf in compute_leaves(field, &array)? {
+                    writer.write(&leaf)?;
+                }
+            }
         }
+        let mut group = file.next_row_group()?;
+        for ((writer, constant), column) in writers.into_iter().zip(constants).zip(&descriptors) {
+            match constant {
+                Some(value) => {
+                    let chunk = constant_column::encode(column.clone(), *value, end - start)?;
+                    group.append_column(&chunk.bytes, chunk.close)?;
+                }
+                None => writer.close()?.append_to_row_group(&mut group)?,
+            }
+        }
+        group.close()?;
     }
+    file.into_inner()
 }
 
-fn sbom_batch(packages: &[Package<'_>], c: &Constants) -> RecordBatch {
+/// The `sbom` columns that vary by row, in schema order.
+fn sbom_columns(packages: &[Package<'_>]) -> Vec<ArrayRef> {
     let n = packages.len();
     let mut names = StringBuilder::with_capacity(n, n * 16);
     let mut versions = StringBuilder::with_capacity(n, n * 12);
@@ -176,29 +221,17 @@ fn sbom_batch(packages: &[Package<'_>], c: &Constants) -> RecordBatch {
         types.append_option(p.package_type());
         sources.append_option(p.source_info.as_deref());
     }
-    RecordBatch::try_new(
-        SBOM_SCHEMA.clone(),
-        vec![
-            c.image_arn.slice(0, n),
-            c.account_id.slice(0, n),
-            c.region.slice(0, n),
-            c.repository.slice(0, n),
-            c.sha.slice(0, n),
-            c.os.slice(0, n),
-            Arc::new(names.finish()),
-            Arc::new(versions.finish()),
-            Arc::new(purls.finish()),
-            Arc::new(types.finish()),
-            Arc::new(sources.finish()),
-            c.report_id.slice(0, n),
-            c.format.slice(0, n),
-            c.exported_at.slice(0, n),
-        ],
-    )
-    .expect("columns match the sbom schema")
+    vec![
+        Arc::new(names.finish()),
+        Arc::new(versions.finish()),
+        Arc::new(purls.finish()),
+        Arc::new(types.finish()),
+        Arc::new(sources.finish()),
+    ]
 }
 
-fn cve_batch(findings: &[Finding<'_>], packages: &[Package<'_>], c: &Constants) -> RecordBatch {
+/// The `cve` columns that vary by row, in schema order.
+fn cve_columns(findings: &[Finding<'_>], packages: &[Package<'_>]) -> Vec<ArrayRef> {
     let n = findings.len();
     let mut names = StringBuilder::with_capacity(n, n * 16);
     let mut versions = StringBuilder::with_capacity(n, n * 12);
@@ -213,41 +246,29 @@ fn cve_batch(findings: &[Finding<'_>], packages: &[Package<'_>], c: &Constants) 
         severities.append_option(f.severity.as_deref());
         scores.append_option(f.score);
     }
-    RecordBatch::try_new(
-        CVE_SCHEMA.clone(),
-        vec![
-            c.account_id.slice(0, n),
-            c.sha.slice(0, n),
-            Arc::new(names.finish()),
-            Arc::new(versions.finish()),
-            Arc::new(ids.finish()),
-            Arc::new(severities.finish()),
-            Arc::new(scores.finish()),
-            c.report_id.slice(0, n),
-            c.exported_at.slice(0, n),
-        ],
-    )
-    .expect("columns match the cve schema")
+    vec![
+        Arc::new(names.finish()),
+        Arc::new(versions.finish()),
+        Arc::new(ids.finish()),
+        Arc::new(severities.finish()),
+        Arc::new(scores.finish()),
+    ]
 }
 
-/// Snappy. Statistics (per column chunk) only where a file's range can rule
-/// it out cheaply: `sha` (one image per file), `exportedat` and `score`.
-/// Every other column is either image-level (one dictionary value per file,
-/// which readers such as Trino prune with the dictionary page alone) or
-/// nearly unique per row (a file's range spans almost every value), and
-/// comparing each value with the running minimum and maximum was a fifth of
-/// the conversion's time. No dictionary for the nearly unique columns, where
-/// building one costs time and then falls back to plain encoding anyway.
-/// Mini-batches of a whole Arrow batch.
+/// Snappy for the columns that vary by row; the image-level ones are
+/// written by [`constant_column`], with exact statistics. Of the varying
+/// columns only `score` gets statistics: the others are nearly unique per
+/// row (a file's range spans almost every value), and comparing each value
+/// with the running minimum and maximum was a fifth of the conversion's
+/// time. No dictionary for the nearly unique columns, where building one
+/// costs time and then falls back to plain encoding anyway. Mini-batches of
+/// a whole Arrow batch.
 fn writer_properties() -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_statistics_enabled(EnabledStatistics::None)
+        .set_column_statistics_enabled(ColumnPath::from("score"), EnabledStatistics::Chunk)
         .set_write_batch_size(BATCH_ROWS);
-    for column in ["sha", "exportedat", "score"] {
-        builder = builder
-            .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::Chunk);
-    }
     for column in ["package", "purl", "sourceinfo"] {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
     }
@@ -271,4 +292,111 @@ pub fn object_keys(
         format!("sbom/{account_id}_{region}_{repository_in_key}_{digest_hex}.parquet"),
         format!("cve/{account_id}_{digest_hex}.parquet"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::dedup;
+    use crate::sbom::parse;
+    use arrow_array::{RecordBatch, StringArray, TimestampMicrosecondArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn read(file: Vec<u8>) -> Vec<RecordBatch> {
+        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file))
+            .unwrap()
+            .with_batch_size(1 << 20)
+            .build()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// The same table written the plain way: every column an Arrow array.
+    fn reference(rows: &Rows<'_>, image: &ImageContext) -> Vec<u8> {
+        let sbom = rows.sbom();
+        let n = sbom.packages.len();
+        let text = |v: &str| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n)))
+        };
+        let mut varying = sbom_columns(&sbom.packages).into_iter();
+        let mut next = || varying.next().unwrap();
+        let columns: Vec<ArrayRef> = vec![
+            text(&image.image_arn),
+            text(&image.account_id),
+            text(&image.region),
+            text(&image.repository),
+            text(&image.sha),
+            Arc::new(StringArray::from_iter(std::iter::repeat_n(
+                sbom.os.as_deref(),
+                n,
+            ))),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            text(&image.report_id),
+            text(sbom.format.as_str()),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(std::iter::repeat_n(
+                    image.exported_at_micros,
+                    n,
+                ))
+                .with_timezone("UTC"),
+            ),
+        ];
+        let batch = RecordBatch::try_new(SBOM_SCHEMA.clone(), columns).unwrap();
+        let mut writer = ArrowWriter::try_new(Vec::new(), SBOM_SCHEMA.clone(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.into_inner().unwrap()
+    }
+
+    fn image() -> ImageContext {
+        ImageContext {
+            image_arn: "arn:aws:ecr:eu-west-1:111122223333:repository/app/sha256:ab".into(),
+            account_id: "111122223333".into(),
+            region: "eu-west-1".into(),
+            repository: "app".into(),
+            sha: "sha256:ab".into(),
+            report_id: String::new(),
+            exported_at_micros: 1_685_668_666_000_000,
+        }
+    }
+
+    fn spdx(packages: usize, os: bool) -> String {
+        let mut doc = String::from(r#"{"spdxVersion":"SPDX-2.3","packages":["#);
+        if os {
+            doc.push_str(r#"{"name":"debian","versionInfo":"12","primaryPackagePurpose":"OPERATING-SYSTEM"},"#);
+        }
+        let list: Vec<String> = (0..packages)
+            .map(|i| format!(r#"{{"name":"p{i}","versionInfo":"{}"}}"#, i % 7))
+            .collect();
+        doc.push_str(&list.join(","));
+        doc.push_str("]}");
+        doc
+    }
+
+    #[test]
+    fn image_level_columns_read_back_as_the_arrow_writer_writes_them() {
+        // Null and present `os`, one row, several batches, an empty string.
+        for (packages, os) in [(1, true), (3, false), (BATCH_ROWS * 2 + 5, true)] {
+            let doc = spdx(packages, os);
+            let rows = dedup(parse(doc.as_bytes()).unwrap());
+            let image = image();
+            let ours = read(write_tables(&rows, &image).unwrap().sbom);
+            let theirs = read(reference(&rows, &image));
+            assert_eq!(ours, theirs, "{packages} packages, os {os}");
+            assert_eq!(ours.len(), 1);
+            assert_eq!(ours[0].num_rows(), packages);
+        }
+    }
+
+    #[test]
+    fn an_sbom_without_packages_gives_files_without_rows() {
+        let rows = dedup(parse(br#"{"spdxVersion":"SPDX-2.3","packages":[]}"#).unwrap());
+        let files = write_tables(&rows, &image()).unwrap();
+        assert!(read(files.sbom).iter().all(|b| b.num_rows() == 0));
+        assert!(read(files.cve).iter().all(|b| b.num_rows() == 0));
+    }
 }

@@ -358,15 +358,39 @@ fn the_same_sbom_gives_byte_identical_files() {
 }
 
 #[test]
-fn files_are_snappy_compressed() {
+fn every_column_is_snappy_and_image_level_ones_a_few_bytes() {
     let c = convert(&fixture("spdx_2_3_ecr_image.json"), given(), 0).unwrap();
     let meta = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(c.sbom_parquet))
         .unwrap()
         .metadata()
         .clone();
+    let image_level = [
+        "imagearn",
+        "accountid",
+        "region",
+        "repository",
+        "sha",
+        "os",
+        "reportid",
+        "sbomformat",
+        "exportedat",
+    ];
     for rg in meta.row_groups() {
         for column in rg.columns() {
-            assert_eq!(column.compression(), parquet::basic::Compression::SNAPPY);
+            let name = column.column_path().string();
+            if image_level.contains(&name.as_str()) {
+                // One dictionary page and one RLE run, whatever the rows.
+                assert!(
+                    column.compressed_size() < 300,
+                    "{name}: {}",
+                    column.compressed_size()
+                );
+            }
+            assert_eq!(
+                column.compression(),
+                parquet::basic::Compression::SNAPPY,
+                "{name}"
+            );
         }
     }
 }
@@ -411,7 +435,7 @@ fn large_sboms_span_several_batches_and_still_deduplicate() {
 }
 
 #[test]
-fn statistics_only_where_a_range_can_rule_a_file_out() {
+fn statistics_only_where_a_range_can_rule_a_file_out_and_exact_for_image_level_columns() {
     let c = convert(&fixture("spdx_2_3_ecr_image.json"), given(), 0).unwrap();
     let meta = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(c.sbom_parquet))
         .unwrap()
@@ -426,21 +450,22 @@ fn statistics_only_where_a_range_can_rule_a_file_out() {
             .statistics()
             .cloned()
     };
-    let sha = stats("sha").expect("sha has statistics");
+    // Image-level columns: exact statistics, min = max = the value.
     let sha_value = format!("sha256:{HEX}");
-    // The writer truncates long values to a 64-byte prefix: still a range
-    // that holds this digest and hardly any other.
-    let (min, max) = (sha.min_bytes_opt().unwrap(), sha.max_bytes_opt().unwrap());
-    assert!(sha_value.as_bytes().starts_with(min));
-    assert!(min <= sha_value.as_bytes() && sha_value.as_bytes() <= max);
-    assert!(stats("exportedat").is_some());
-    for name in [
-        "imagearn",
-        "package",
-        "packageversion",
-        "purl",
-        "sourceinfo",
+    for (name, value) in [
+        ("sha", sha_value.as_str()),
+        ("accountid", "111122223333"),
+        ("region", "us-east-1"),
     ] {
+        let s = stats(name).unwrap_or_else(|| panic!("{name} has no statistics"));
+        assert_eq!(s.min_bytes_opt(), Some(value.as_bytes()), "{name}");
+        assert_eq!(s.max_bytes_opt(), Some(value.as_bytes()), "{name}");
+        assert_eq!(s.null_count_opt(), Some(0), "{name}");
+    }
+    let exported = stats("exportedat").expect("exportedat has statistics");
+    assert_eq!(exported.min_bytes_opt(), exported.max_bytes_opt());
+    // Row-level columns whose range spans nearly every value: none.
+    for name in ["package", "packageversion", "purl", "sourceinfo"] {
         assert!(stats(name).is_none(), "{name} has statistics");
     }
 }

@@ -1,0 +1,192 @@
+//! Parquet column chunks whose rows all hold one value, encoded directly: a
+//! dictionary page with the value and a data page with one RLE run, the same
+//! few dozen bytes whatever the number of rows.
+//!
+//! Most of the tables' columns are image-level (the image ARN, account,
+//! digest, ...). Given them as Arrow arrays, the Parquet writer would intern
+//! the value once per row, a hash and a compare for every image-level cell:
+//! the largest single cost of writing a 100 k-package `sbom` table. The
+//! chunks written here are what that writer produces for such a column
+//! (`PLAIN` dictionary, `RLE_DICTIONARY` data page, `RLE` levels, snappy
+//! like every other column of the tables), and they carry exact statistics
+//! (min = max = the value) that cost nothing, so readers can prune a file by
+//! account, region, repository or digest.
+
+use bytes::Bytes;
+use parquet::basic::{Compression, Encoding, PageType};
+use parquet::column::page::{CompressedPage, Page, PageWriteSpec, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::data_type::ByteArray;
+use parquet::errors::{ParquetError, Result};
+use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
+use parquet::file::statistics::Statistics;
+use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+
+/// The value of an image-level column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Constant<'a> {
+    /// A UTF-8 column; `None` is a null on every row (an optional column).
+    Text(Option<&'a str>),
+    /// An INT64 column (timestamps).
+    Int64(i64),
+}
+
+/// One encoded column chunk, ready for
+/// [`SerializedRowGroupWriter::append_column`](parquet::file::writer::SerializedRowGroupWriter::append_column).
+#[derive(Debug)]
+pub struct ConstantChunk {
+    pub bytes: Bytes,
+    pub close: ColumnCloseResult,
+}
+
+/// Encodes `rows` rows of `value` as a column chunk of `column`.
+pub fn encode(column: ColumnDescPtr, value: Constant<'_>, rows: usize) -> Result<ConstantChunk> {
+    let rows_u32 = u32::try_from(rows)
+        .map_err(|_| ParquetError::General(format!("{rows} rows in one column chunk")))?;
+    let optional = column.max_def_level() > 0;
+    let (dictionary, present) = match value {
+        Constant::Text(Some(text)) => {
+            let len = u32::try_from(text.len())
+                .map_err(|_| ParquetError::General("a value over 4 GiB".into()))?;
+            let mut plain = Vec::with_capacity(4 + text.len());
+            plain.extend_from_slice(&len.to_le_bytes());
+            plain.extend_from_slice(text.as_bytes());
+            (Some(plain), true)
+        }
+        Constant::Text(None) => (None, false),
+        Constant::Int64(n) => (Some(n.to_le_bytes().to_vec()), true),
+    };
+    if !present && !optional {
+        return Err(ParquetError::General(format!(
+            "column {} is required but its value is null",
+            column.path()
+        )));
+    }
+
+    let mut data = Vec::with_capacity(16);
+    if optional {
+        // Definition levels, each 1 (present) or 0 (null): one run, bit
+        // width 1, after the 4-byte length that v1 data pages give them.
+        let mut levels = Vec::with_capacity(8);
+        rle_run(&mut levels, rows_u32, u8::from(present));
+        data.extend_from_slice(&(levels.len() as u32).to_le_bytes());
+        data.extend_from_slice(&levels);
+    }
+    if present {
+        // Dictionary indices: the bit width, then one run of index 0. Width 1
+        // rather than 0, as Arrow C++ writes a one-entry dictionary.
+        data.push(1);
+        rle_run(&mut data, rows_u32, 0);
+    }
+
+    let mut sink = TrackedWrite::new(Vec::with_capacity(128));
+    let mut pages = SerializedPageWriter::new(&mut sink);
+    let mut written: Vec<PageWriteSpec> = Vec::with_capacity(2);
+    if let Some(plain) = &dictionary {
+        written.push(write(&mut pages, plain, |buf| Page::DictionaryPage {
+            buf,
+            num_values: 1,
+            encoding: Encoding::PLAIN,
+            is_sorted: false,
+        })?);
+    }
+    written.push(write(&mut pages, &data, |buf| Page::DataPage {
+        buf,
+        num_values: rows_u32,
+        encoding: if present {
+            Encoding::RLE_DICTIONARY
+        } else {
+            Encoding::PLAIN
+        },
+        def_level_encoding: Encoding::RLE,
+        rep_level_encoding: Encoding::RLE,
+        statistics: None,
+    })?);
+    pages.close()?;
+    let bytes = Bytes::from(sink.into_inner()?);
+
+    let data_page = written.last().expect("a data page is written");
+    let size = |f: fn(&PageWriteSpec) -> usize| written.iter().map(f).sum::<usize>() as i64;
+    let stats = |page_type, encoding| PageEncodingStats {
+        page_type,
+        encoding,
+        count: 1,
+    };
+    let nulls = if present { 0 } else { rows as u64 };
+    let statistics = match value {
+        Constant::Text(text) => {
+            let v = text.map(|t| ByteArray::from(t.as_bytes().to_vec()));
+            Statistics::byte_array(v.clone(), v, None, Some(nulls), false)
+        }
+        Constant::Int64(n) => Statistics::int64(Some(n), Some(n), None, Some(0), false),
+    };
+    let (encodings, encoding_stats) = if present {
+        (
+            vec![Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY],
+            vec![
+                stats(PageType::DICTIONARY_PAGE, Encoding::PLAIN),
+                stats(PageType::DATA_PAGE, Encoding::RLE_DICTIONARY),
+            ],
+        )
+    } else {
+        (
+            vec![Encoding::PLAIN, Encoding::RLE],
+            vec![stats(PageType::DATA_PAGE, Encoding::PLAIN)],
+        )
+    };
+    let metadata = ColumnChunkMetaData::builder(column)
+        .set_compression(Compression::SNAPPY)
+        .set_encodings(encodings)
+        .set_page_encoding_stats(encoding_stats)
+        .set_num_values(rows as i64)
+        .set_total_compressed_size(size(|p| p.compressed_size))
+        .set_total_uncompressed_size(size(|p| p.uncompressed_size))
+        .set_dictionary_page_offset(dictionary.is_some().then_some(0))
+        .set_data_page_offset(data_page.offset as i64)
+        .set_statistics(statistics)
+        .build()?;
+    Ok(ConstantChunk {
+        close: ColumnCloseResult {
+            bytes_written: bytes.len() as u64,
+            rows_written: rows as u64,
+            metadata,
+            bloom_filter: None,
+            column_index: None,
+            offset_index: None,
+        },
+        bytes,
+    })
+}
+
+/// Writes a page whose buffer `raw` is snappy-compressed here (the raw
+/// block format, as Parquet's SNAPPY codec stores pages).
+fn write(
+    pages: &mut impl PageWriter,
+    raw: &[u8],
+    page: impl FnOnce(Bytes) -> Page,
+) -> Result<PageWriteSpec> {
+    let compressed = snap::raw::Encoder::new()
+        .compress_vec(raw)
+        .map_err(|e| ParquetError::External(Box::new(e)))?;
+    pages.write_page(CompressedPage::new(
+        page(Bytes::from(compressed)),
+        raw.len(),
+    ))
+}
+
+/// An RLE run of the hybrid encoding: the ULEB128 header `count << 1`, then
+/// the value in one byte (bit widths up to 8).
+fn rle_run(out: &mut Vec<u8>, count: u32, value: u8) {
+    let mut header = u64::from(count) << 1;
+    loop {
+        let byte = (header & 0x7f) as u8;
+        header >>= 7;
+        if header == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.push(value);
+}
