@@ -42,13 +42,19 @@ pub struct ConstantChunk {
 
 /// Encodes `rows` rows of `value` as a column chunk of `column`.
 pub fn encode(column: ColumnDescPtr, value: Constant<'_>, rows: usize) -> Result<ConstantChunk> {
-    let rows_u32 = u32::try_from(rows)
-        .map_err(|_| ParquetError::General(format!("{rows} rows in one column chunk")))?;
+    let rows_u32 = u32::try_from(rows).map_err(|_| {
+        ParquetError::General(format!(
+            "column {}: {rows} rows in one column chunk (at most {})",
+            column.path(),
+            u32::MAX
+        ))
+    })?;
     let optional = column.max_def_level() > 0;
     let (dictionary, present) = match value {
         Constant::Text(Some(text)) => {
-            let len = u32::try_from(text.len())
-                .map_err(|_| ParquetError::General("a value over 4 GiB".into()))?;
+            let len = u32::try_from(text.len()).map_err(|_| {
+                ParquetError::General(format!("column {}: a value over 4 GiB", column.path()))
+            })?;
             let mut plain = Vec::with_capacity(4 + text.len());
             plain.extend_from_slice(&len.to_le_bytes());
             plain.extend_from_slice(text.as_bytes());

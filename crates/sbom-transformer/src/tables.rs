@@ -100,53 +100,41 @@ pub struct TableFiles {
 /// the same files); [`Rows`] has already removed the duplicates.
 pub fn write_tables(rows: &Rows<'_>, image: &ImageContext) -> Result<TableFiles, ParquetError> {
     let sbom = rows.sbom();
-    fn text(v: &str) -> Option<Constant<'_>> {
-        Some(Constant::Text(Some(v)))
-    }
-    let (account, sha, report) = (
-        text(&image.account_id),
-        text(&image.sha),
-        text(&image.report_id),
-    );
-    let exported_at = Some(Constant::Int64(image.exported_at_micros));
-    // Column by column as in SBOM_SCHEMA: `Some` for the image-level ones.
-    let sbom_constants = [
-        text(&image.image_arn),
-        account,
-        text(&image.region),
-        text(&image.repository),
-        sha,
-        Some(Constant::Text(sbom.os.as_deref())),
-        None,
-        None,
-        None,
-        None,
-        None,
-        report,
-        text(sbom.format.as_str()),
-        exported_at,
-    ];
+    // The image-level columns of both tables, by name; `None`: varies by row.
+    let image_level = |name: &str| {
+        let text = |v| Some(Constant::Text(Some(v)));
+        match name {
+            "imagearn" => text(image.image_arn.as_str()),
+            "accountid" => text(&image.account_id),
+            "region" => text(&image.region),
+            "repository" => text(&image.repository),
+            "sha" => text(&image.sha),
+            "os" => Some(Constant::Text(sbom.os.as_deref())),
+            "reportid" => text(&image.report_id),
+            "sbomformat" => text(sbom.format.as_str()),
+            "exportedat" => Some(Constant::Int64(image.exported_at_micros)),
+            _ => None,
+        }
+    };
+    let constants = |schema: &SchemaRef| -> Vec<Option<Constant<'_>>> {
+        schema
+            .fields()
+            .iter()
+            .map(|f| image_level(f.name()))
+            .collect()
+    };
     let sbom_file = write_table(
         &SBOM_SCHEMA,
-        &sbom_constants,
+        &constants(&SBOM_SCHEMA),
         sbom.packages.len(),
         |range| sbom_columns(&sbom.packages[range]),
     )?;
-    // As in CVE_SCHEMA.
-    let cve_constants = [
-        account,
-        sha,
-        None,
-        None,
-        None,
-        None,
-        None,
-        report,
-        exported_at,
-    ];
-    let cve_file = write_table(&CVE_SCHEMA, &cve_constants, sbom.findings.len(), |range| {
-        cve_columns(&sbom.findings[range], &sbom.packages)
-    })?;
+    let cve_file = write_table(
+        &CVE_SCHEMA,
+        &constants(&CVE_SCHEMA),
+        sbom.findings.len(),
+        |range| cve_columns(&sbom.findings[range], &sbom.packages),
+    )?;
     Ok(TableFiles {
         sbom: sbom_file,
         cve: cve_file,
