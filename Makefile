@@ -19,7 +19,8 @@ endif
 VENV := $(abspath $(VENV))
 export MOTO_SERVER := $(VENV)/bin/moto_server
 export SAM_CLI_TELEMETRY := 0
-TEST_LOG := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)/test-output.log
+BIN_DIR := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
+TEST_LOG := $(BIN_DIR)/test-output.log
 REQ_HASH = $(shell cat tools/requirements-test.txt | sha256sum | cut -c1-16)
 PKG_HASH = $(shell cat tools/requirements-package.txt | sha256sum | cut -c1-16)
 
@@ -71,12 +72,14 @@ test: venv
 	@cargo test --workspace 2>&1 | tee $(TEST_LOG); status=$${PIPESTATUS[0]}; \
 	  tools/test-summary.sh $(TEST_LOG) || true; exit $$status
 
+# The demo and bench binaries are run from the workspace build itself: `cargo run -p
+# e2e-tests` would unify features for that one package and compile everything again.
 demo: venv build
-	cargo run --quiet -p e2e-tests --bin demo
+	$(BIN_DIR)/debug/demo
 
 bench: venv
 	cargo build --release --workspace --bins
-	cargo run --release --quiet -p e2e-tests --bin bench -- $(SECTIONS)
+	$(BIN_DIR)/release/bench $(SECTIONS)
 
 # SAM copies from <CodeUri>/target/lambda, so no absolute CARGO_TARGET_DIR here.
 package: venv-package
