@@ -307,7 +307,19 @@ mod tests {
         let text = |v: &str| -> ArrayRef {
             Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n)))
         };
-        let mut varying = sbom_columns(&sbom.packages).into_iter();
+        // Built here from the packages, not by the code under test.
+        let p = &sbom.packages;
+        let strings = |f: &dyn Fn(&Package<'_>) -> Option<String>| -> ArrayRef {
+            Arc::new(StringArray::from_iter(p.iter().map(f)))
+        };
+        let mut varying = vec![
+            strings(&|p| Some(p.name.to_string())),
+            strings(&|p| p.version.as_deref().map(str::to_string)),
+            strings(&|p| p.purl.as_deref().map(str::to_string)),
+            strings(&|p| p.package_type().map(|t| t.into_owned())),
+            strings(&|p| p.source_info.as_deref().map(str::to_string)),
+        ]
+        .into_iter();
         let mut next = || varying.next().unwrap();
         let columns: Vec<ArrayRef> = vec![
             text(&image.image_arn),
@@ -358,7 +370,17 @@ mod tests {
             doc.push_str(r#"{"name":"debian","versionInfo":"12","primaryPackagePurpose":"OPERATING-SYSTEM"},"#);
         }
         let list: Vec<String> = (0..packages)
-            .map(|i| format!(r#"{{"name":"p{i}","versionInfo":"{}"}}"#, i % 7))
+            .map(|i| {
+                let v = i % 7;
+                let cve = if i % 3 == 0 {
+                    format!(r#",{{"referenceCategory":"SECURITY","referenceType":"vulnerability","referenceLocator":"CVE-2024-{i}"}}"#)
+                } else {
+                    String::new()
+                };
+                format!(
+                    r#"{{"name":"p{i}","versionInfo":"{v}","externalRefs":[{{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:deb/debian/p{i}@{v}"}}{cve}]}}"#
+                )
+            })
             .collect();
         doc.push_str(&list.join(","));
         doc.push_str("]}");
