@@ -65,8 +65,9 @@ impl Hasher for Prehashed {
 
 /// Removes duplicate packages and findings, keeping document order.
 ///
-/// (package, version) keys are hashed with foldhash, seeded per process: SipHash was a twentieth
-/// of a conversion, and a crafted collision only costs a probe (every hit is compared).
+/// (package, version) keys are hashed with foldhash, seeded from the address layout (ASLR): SipHash
+/// was a twentieth of a conversion, and a crafted collision only costs a probe (every hit is
+/// compared with the row it found).
 pub fn dedup(sbom: Sbom<'_>) -> Rows<'_> {
     dedup_with(sbom, &foldhash::quality::RandomState::default())
 }

@@ -287,7 +287,7 @@ mod tests {
     use super::*;
     use crate::rows::dedup;
     use crate::sbom::parse;
-    use arrow_array::{RecordBatch, StringArray, TimestampMicrosecondArray};
+    use arrow_array::{Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     fn read(file: Vec<u8>) -> Vec<RecordBatch> {
@@ -300,56 +300,77 @@ mod tests {
             .collect()
     }
 
-    /// The same table written the plain way: every column an Arrow array.
-    fn reference(rows: &Rows<'_>, image: &ImageContext) -> Vec<u8> {
+    /// `columns` written the plain way, every one a whole Arrow array, by the Arrow writer.
+    fn plain_file(schema: &SchemaRef, columns: Vec<ArrayRef>) -> Vec<u8> {
+        let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.into_inner().unwrap()
+    }
+
+    /// A column of `n` copies of `v`.
+    fn repeated(v: Option<&str>, n: usize) -> ArrayRef {
+        Arc::new(StringArray::from_iter(std::iter::repeat_n(v, n)))
+    }
+
+    fn exported_at(image: &ImageContext, n: usize) -> ArrayRef {
+        Arc::new(
+            TimestampMicrosecondArray::from_iter_values(std::iter::repeat_n(
+                image.exported_at_micros,
+                n,
+            ))
+            .with_timezone("UTC"),
+        )
+    }
+
+    /// Both tables written the plain way, every column built here from the rows, not by the
+    /// code under test.
+    fn reference(rows: &Rows<'_>, image: &ImageContext) -> (Vec<u8>, Vec<u8>) {
         let sbom = rows.sbom();
-        let n = sbom.packages.len();
-        let text = |v: &str| -> ArrayRef {
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n)))
-        };
-        // Built here from the packages, not by the code under test.
-        let p = &sbom.packages;
+        let (p, n) = (&sbom.packages, sbom.packages.len());
+        let text = |v: &str| repeated(Some(v), n);
         let strings = |f: &dyn Fn(&Package<'_>) -> Option<String>| -> ArrayRef {
             Arc::new(StringArray::from_iter(p.iter().map(f)))
         };
-        let mut varying = vec![
-            strings(&|p| Some(p.name.to_string())),
-            strings(&|p| p.version.as_deref().map(str::to_string)),
-            strings(&|p| p.purl.as_deref().map(str::to_string)),
-            strings(&|p| p.package_type().map(|t| t.into_owned())),
-            strings(&|p| p.source_info.as_deref().map(str::to_string)),
-        ]
-        .into_iter();
-        let mut next = || varying.next().unwrap();
-        let columns: Vec<ArrayRef> = vec![
-            text(&image.image_arn),
-            text(&image.account_id),
-            text(&image.region),
-            text(&image.repository),
-            text(&image.sha),
-            Arc::new(StringArray::from_iter(std::iter::repeat_n(
-                sbom.os.as_deref(),
-                n,
-            ))),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            text(&image.report_id),
-            text(sbom.format.as_str()),
-            Arc::new(
-                TimestampMicrosecondArray::from_iter_values(std::iter::repeat_n(
-                    image.exported_at_micros,
-                    n,
-                ))
-                .with_timezone("UTC"),
-            ),
-        ];
-        let batch = RecordBatch::try_new(SBOM_SCHEMA.clone(), columns).unwrap();
-        let mut writer = ArrowWriter::try_new(Vec::new(), SBOM_SCHEMA.clone(), None).unwrap();
-        writer.write(&batch).unwrap();
-        writer.into_inner().unwrap()
+        let sbom_file = plain_file(
+            &SBOM_SCHEMA,
+            vec![
+                text(&image.image_arn),
+                text(&image.account_id),
+                text(&image.region),
+                text(&image.repository),
+                text(&image.sha),
+                repeated(sbom.os.as_deref(), n),
+                strings(&|p| Some(p.name.to_string())),
+                strings(&|p| p.version.as_deref().map(str::to_string)),
+                strings(&|p| p.purl.as_deref().map(str::to_string)),
+                strings(&|p| p.package_type().map(|t| t.into_owned())),
+                strings(&|p| p.source_info.as_deref().map(str::to_string)),
+                text(&image.report_id),
+                text(sbom.format.as_str()),
+                exported_at(image, n),
+            ],
+        );
+        let (f, m) = (&sbom.findings, sbom.findings.len());
+        let text = |v: &str| repeated(Some(v), m);
+        let strings = |g: &dyn Fn(&Finding<'_>) -> Option<String>| -> ArrayRef {
+            Arc::new(StringArray::from_iter(f.iter().map(g)))
+        };
+        let cve_file = plain_file(
+            &CVE_SCHEMA,
+            vec![
+                text(&image.account_id),
+                text(&image.sha),
+                strings(&|f| Some(p[f.package].name.to_string())),
+                strings(&|f| p[f.package].version.as_deref().map(str::to_string)),
+                strings(&|f| Some(f.id.to_string())),
+                strings(&|f| f.severity.as_deref().map(str::to_string)),
+                Arc::new(f.iter().map(|f| f.score).collect::<Float64Array>()),
+                text(&image.report_id),
+                exported_at(image, m),
+            ],
+        );
+        (sbom_file, cve_file)
     }
 
     fn image() -> ImageContext {
@@ -388,17 +409,23 @@ mod tests {
     }
 
     #[test]
-    fn image_level_columns_read_back_as_the_arrow_writer_writes_them() {
-        // Null and present `os`, one row, several batches, an empty string.
+    fn both_tables_read_back_as_the_arrow_writer_writes_them() {
+        // Null and present `os`, one row, several batches, an empty string; every third
+        // package has a vulnerability.
         for (packages, os) in [(1, true), (3, false), (BATCH_ROWS * 2 + 5, true)] {
             let doc = spdx(packages, os);
             let rows = dedup(parse(doc.as_bytes()).unwrap());
             let image = image();
-            let ours = read(write_tables(&rows, &image).unwrap().sbom);
-            let theirs = read(reference(&rows, &image));
-            assert_eq!(ours, theirs, "{packages} packages, os {os}");
+            let files = write_tables(&rows, &image).unwrap();
+            let (sbom, cve) = reference(&rows, &image);
+            let ours = read(files.sbom);
+            assert_eq!(ours, read(sbom), "sbom, {packages} packages, os {os}");
             assert_eq!(ours.len(), 1);
             assert_eq!(ours[0].num_rows(), packages);
+            let ours = read(files.cve);
+            assert_eq!(ours, read(cve), "cve, {packages} packages, os {os}");
+            assert_eq!(ours.len(), 1);
+            assert_eq!(ours[0].num_rows(), packages.div_ceil(3));
         }
     }
 
