@@ -65,14 +65,14 @@ impl Hasher for Prehashed {
 
 /// Removes duplicate packages and findings, keeping document order.
 ///
-/// (package, version) keys are hashed with foldhash, seeded from the address layout (ASLR): SipHash
-/// was a twentieth of a conversion, and a crafted collision only costs a probe (every hit is
-/// compared with the row it found).
+/// (package, version) and (row, vulnerability) keys are hashed with foldhash, seeded from the
+/// address layout (ASLR): SipHash was a twentieth of a conversion, and a crafted collision only
+/// costs a probe (every hit is compared with the key it found).
 pub fn dedup(sbom: Sbom<'_>) -> Rows<'_> {
     dedup_with(sbom, &foldhash::quality::RandomState::default())
 }
 
-fn dedup_with<'a, S: BuildHasher>(mut sbom: Sbom<'a>, state: &S) -> Rows<'a> {
+fn dedup_with<'a, S: BuildHasher + Clone>(mut sbom: Sbom<'a>, state: &S) -> Rows<'a> {
     let packages_in_document = sbom.packages.len();
     let findings_in_document = sbom.findings.len();
     // Pass 1, read only: each package's row, and the joined locations of
@@ -153,7 +153,7 @@ fn dedup_with<'a, S: BuildHasher>(mut sbom: Sbom<'a>, state: &S) -> Rows<'a> {
     }
     drop(row_of_package);
     let keep: Vec<bool> = {
-        let mut seen = HashSet::with_capacity(sbom.findings.len());
+        let mut seen = HashSet::with_capacity_and_hasher(sbom.findings.len(), state.clone());
         sbom.findings
             .iter()
             .map(|f| seen.insert((f.package, f.id.as_ref())))

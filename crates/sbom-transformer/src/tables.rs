@@ -323,15 +323,18 @@ mod tests {
         )
     }
 
+    /// A text column of `f` of every row.
+    fn strings_of<T>(rows: &[T], f: impl Fn(&T) -> Option<String>) -> ArrayRef {
+        Arc::new(StringArray::from_iter(rows.iter().map(f)))
+    }
+
     /// Both tables written the plain way, every column built here from the rows, not by the
     /// code under test.
     fn reference(rows: &Rows<'_>, image: &ImageContext) -> (Vec<u8>, Vec<u8>) {
         let sbom = rows.sbom();
         let (p, n) = (&sbom.packages, sbom.packages.len());
         let text = |v: &str| repeated(Some(v), n);
-        let strings = |f: &dyn Fn(&Package<'_>) -> Option<String>| -> ArrayRef {
-            Arc::new(StringArray::from_iter(p.iter().map(f)))
-        };
+        let strings = |f: fn(&Package<'_>) -> Option<String>| strings_of(p, f);
         let sbom_file = plain_file(
             &SBOM_SCHEMA,
             vec![
@@ -341,11 +344,11 @@ mod tests {
                 text(&image.repository),
                 text(&image.sha),
                 repeated(sbom.os.as_deref(), n),
-                strings(&|p| Some(p.name.to_string())),
-                strings(&|p| p.version.as_deref().map(str::to_string)),
-                strings(&|p| p.purl.as_deref().map(str::to_string)),
-                strings(&|p| p.package_type().map(|t| t.into_owned())),
-                strings(&|p| p.source_info.as_deref().map(str::to_string)),
+                strings(|p| Some(p.name.to_string())),
+                strings(|p| p.version.as_deref().map(str::to_string)),
+                strings(|p| p.purl.as_deref().map(str::to_string)),
+                strings(|p| p.package_type().map(|t| t.into_owned())),
+                strings(|p| p.source_info.as_deref().map(str::to_string)),
                 text(&image.report_id),
                 text(sbom.format.as_str()),
                 exported_at(image, n),
@@ -353,9 +356,7 @@ mod tests {
         );
         let (f, m) = (&sbom.findings, sbom.findings.len());
         let text = |v: &str| repeated(Some(v), m);
-        let strings = |g: &dyn Fn(&Finding<'_>) -> Option<String>| -> ArrayRef {
-            Arc::new(StringArray::from_iter(f.iter().map(g)))
-        };
+        let strings = |g: &dyn Fn(&Finding<'_>) -> Option<String>| strings_of(f, g);
         let cve_file = plain_file(
             &CVE_SCHEMA,
             vec![
