@@ -100,7 +100,7 @@ fn map(path: &Path) -> std::io::Result<memmap2::Mmap> {
     // truncated by another process during the conversion is outside its
     // contract (as with any mapped input, that could change bytes the parse
     // already borrowed, or end the process with SIGBUS).
-    unsafe { memmap2::Mmap::map(&file) }
+    unsafe { memmap2::MmapOptions::new().populate().map(&file) }
 }
 
 fn run(args: &[String]) -> Result<String, (i32, String)> {

@@ -80,6 +80,24 @@ pub struct SpdxRefs<'a> {
     pub vulnerabilities: Vec<Text<'a>>,
 }
 
+impl<'a> SpdxRefs<'a> {
+    /// Keeps what `r` adds: the first non-empty purl, every vulnerability id.
+    pub fn add(&mut self, r: SpdxExternalRef<'a>) {
+        let Some(locator) = r.reference_locator.filter(|l| !l.is_empty()) else {
+            return;
+        };
+        match (r.reference_category.as_deref(), r.reference_type.as_deref()) {
+            (Some("PACKAGE-MANAGER" | "PACKAGE_MANAGER"), Some("purl")) if self.purl.is_none() => {
+                self.purl = Some(locator)
+            }
+            (Some("SECURITY"), Some("vulnerability" | "advisory")) => {
+                self.vulnerabilities.push(locator)
+            }
+            _ => {}
+        }
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for SpdxRefs<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Refs<'a>(PhantomData<&'a ()>);
@@ -91,20 +109,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for SpdxRefs<'a> {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut out = SpdxRefs::default();
                 while let Some(r) = seq.next_element::<SpdxExternalRef<'a>>()? {
-                    let Some(locator) = r.reference_locator.filter(|l| !l.is_empty()) else {
-                        continue;
-                    };
-                    match (r.reference_category.as_deref(), r.reference_type.as_deref()) {
-                        (Some("PACKAGE-MANAGER" | "PACKAGE_MANAGER"), Some("purl"))
-                            if out.purl.is_none() =>
-                        {
-                            out.purl = Some(locator)
-                        }
-                        (Some("SECURITY"), Some("vulnerability" | "advisory")) => {
-                            out.vulnerabilities.push(locator)
-                        }
-                        _ => {}
-                    }
+                    out.add(r);
                 }
                 Ok(out)
             }
@@ -222,11 +227,21 @@ fn text<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Tex
 }
 
 /// Reads a document; the error names the JSON path of the first problem.
+/// SPDX documents are read by [`spdx_reader`](crate::spdx_reader) first.
 ///
 /// The path is tracked only when the fast parse fails (so is a file that
 /// is not UTF-8 located): tracking it costs on every value, and errors are
 /// rare.
 pub fn from_slice(bytes: &[u8]) -> Result<Document<'_>, String> {
+    if let Some(doc) = crate::spdx_reader::read(bytes) {
+        return Ok(doc);
+    }
+    serde_from_slice(bytes)
+}
+
+/// [`from_slice`] through serde_json alone: CycloneDX, and any SPDX
+/// document the direct reader hands back.
+pub fn serde_from_slice(bytes: &[u8]) -> Result<Document<'_>, String> {
     // UTF-8 checked once for the whole file, not string by string.
     if let Ok(text) = std::str::from_utf8(bytes) {
         if let Ok(doc) = serde_json::from_str::<Document<'_>>(text) {

@@ -3,7 +3,8 @@
 //! (one row per package per image) and `cve` (one row per package, version
 //! and vulnerability).
 //!
-//! Pure parts: [`document`] (lenient borrowed serde structs), [`sbom`]
+//! Pure parts: [`document`] (lenient borrowed serde structs), [`spdx_reader`]
+//! (the direct SPDX reader serde_json backs), [`sbom`]
 //! (normalised packages and findings), [`purl`], [`export_key`] (image
 //! identity from Inspector's key layout), [`rows`] (duplicates removed),
 //! [`tables`] (Arrow/Parquet), [`constant_column`] (image-level columns),
@@ -21,5 +22,6 @@ pub mod handler;
 pub mod purl;
 pub mod rows;
 pub mod sbom;
+pub mod spdx_reader;
 pub mod tables;
 pub mod transform;

@@ -157,7 +157,8 @@ pub struct SpdxPackages<'a> {
 }
 
 impl<'a> SpdxPackages<'a> {
-    fn push(&mut self, p: SpdxPackage<'a>) {
+    /// Adds one document package (and its findings), as it is read.
+    pub fn push(&mut self, p: SpdxPackage<'a>) {
         let refs = p.external_refs.unwrap_or_default();
         let (purl, ids) = (refs.purl, refs.vulnerabilities);
         let name = p.name.unwrap_or_default();
