@@ -23,5 +23,6 @@ pub mod purl;
 pub mod rows;
 pub mod sbom;
 pub mod spdx_reader;
+mod string_run;
 pub mod tables;
 pub mod transform;
