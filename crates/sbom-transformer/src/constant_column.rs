@@ -32,16 +32,16 @@ pub enum Constant<'a> {
     Int64(i64),
 }
 
-/// One encoded column chunk, ready for
+/// One column chunk encoded here (or in [`plain_column`](crate::plain_column)), ready for
 /// [`SerializedRowGroupWriter::append_column`](parquet::file::writer::SerializedRowGroupWriter::append_column).
 #[derive(Debug)]
-pub struct ConstantChunk {
+pub struct EncodedChunk {
     pub bytes: Bytes,
     pub close: ColumnCloseResult,
 }
 
 /// Encodes `rows` rows of `value` as a column chunk of `column`.
-pub fn encode(column: ColumnDescPtr, value: Constant<'_>, rows: usize) -> Result<ConstantChunk> {
+pub fn encode(column: ColumnDescPtr, value: Constant<'_>, rows: usize) -> Result<EncodedChunk> {
     let rows_u32 = u32::try_from(rows).map_err(|_| {
         ParquetError::General(format!(
             "column {}: {rows} rows in one column chunk (at most {})",
@@ -152,7 +152,7 @@ pub fn encode(column: ColumnDescPtr, value: Constant<'_>, rows: usize) -> Result
         .set_data_page_offset(data_page.offset as i64)
         .set_statistics(statistics)
         .build()?;
-    Ok(ConstantChunk {
+    Ok(EncodedChunk {
         close: ColumnCloseResult {
             bytes_written: bytes.len() as u64,
             rows_written: rows as u64,
@@ -183,7 +183,7 @@ fn write(
 
 /// An RLE run of the hybrid encoding: the ULEB128 header `count << 1`, then
 /// the value in one byte (bit widths up to 8).
-fn rle_run(out: &mut Vec<u8>, count: u32, value: u8) {
+pub(crate) fn rle_run(out: &mut Vec<u8>, count: u32, value: u8) {
     let mut header = u64::from(count) << 1;
     loop {
         let byte = (header & 0x7f) as u8;

@@ -8,6 +8,7 @@
 //! (normalised packages and findings), [`purl`], [`export_key`] (image
 //! identity from Inspector's key layout), [`rows`] (duplicates removed),
 //! [`tables`] (Arrow/Parquet), [`constant_column`] (image-level columns),
+//! [`plain_column`] (nearly unique text columns),
 //! [`transform`] (the pipeline), [`event`]. Port: [`handler::ObjectStore`],
 //! implemented in [`adapters`]. [`cli`]: offline `convert`.
 
@@ -19,6 +20,7 @@ pub mod document;
 pub mod event;
 pub mod export_key;
 pub mod handler;
+pub mod plain_column;
 pub mod purl;
 pub mod rows;
 pub mod sbom;

@@ -21,6 +21,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::constant_column::{self, Constant};
+use crate::plain_column;
 use crate::rows::Rows;
 pub use crate::rows::SOURCE_SEPARATOR;
 use crate::sbom::{Finding, Package};
@@ -116,25 +117,32 @@ pub fn write_tables(rows: &Rows<'_>, image: &ImageContext) -> Result<TableFiles,
             _ => None,
         }
     };
-    let constants = |schema: &SchemaRef| -> Vec<Option<Constant<'_>>> {
-        schema
-            .fields()
-            .iter()
-            .map(|f| image_level(f.name()))
-            .collect()
-    };
-    let sbom_file = write_table(
-        &SBOM_SCHEMA,
-        &constants(&SBOM_SCHEMA),
-        sbom.packages.len(),
-        |range| sbom_columns(&sbom.packages[range]),
-    )?;
-    let cve_file = write_table(
-        &CVE_SCHEMA,
-        &constants(&CVE_SCHEMA),
-        sbom.findings.len(),
-        |range| cve_columns(&sbom.findings[range], &sbom.packages),
-    )?;
+    let packages = &sbom.packages;
+    let name = |i: usize| Some(&*packages[i].name);
+    let purl = |i: usize| packages[i].purl.as_deref();
+    let source_info = |i: usize| packages[i].source_info.as_deref();
+    let sbom_sources: Vec<Source<'_>> = SBOM_SCHEMA
+        .fields()
+        .iter()
+        .map(|f| match (image_level(f.name()), f.name().as_str()) {
+            (Some(value), _) => Source::Constant(value),
+            (None, "package") => Source::Plain(&name),
+            (None, "purl") => Source::Plain(&purl),
+            (None, "sourceinfo") => Source::Plain(&source_info),
+            (None, _) => Source::Arrow,
+        })
+        .collect();
+    let cve_sources: Vec<Source<'_>> = CVE_SCHEMA
+        .fields()
+        .iter()
+        .map(|f| image_level(f.name()).map_or(Source::Arrow, Source::Constant))
+        .collect();
+    let sbom_file = write_table(&SBOM_SCHEMA, &sbom_sources, packages.len(), |range| {
+        sbom_columns(&packages[range])
+    })?;
+    let cve_file = write_table(&CVE_SCHEMA, &cve_sources, sbom.findings.len(), |range| {
+        cve_columns(&sbom.findings[range], packages)
+    })?;
     Ok(TableFiles {
         sbom: sbom_file,
         cve: cve_file,
@@ -143,23 +151,33 @@ pub fn write_tables(rows: &Rows<'_>, image: &ImageContext) -> Result<TableFiles,
     })
 }
 
-/// One Parquet file of `rows` rows. `constants` gives, column by column, the
-/// value of an image-level column ([`constant_column`]) or `None` for one
-/// that varies by row, which `varying` builds for a range of rows (those
+/// Where a column's values come from, and so which encoder writes them.
+enum Source<'a> {
+    /// One value for the whole image: [`constant_column`].
+    Constant(Constant<'a>),
+    /// Nearly unique text, the value of a row: [`plain_column`].
+    Plain(&'a dyn Fn(usize) -> Option<&'a str>),
+    /// Arrow arrays built by `write_table`'s `varying`, through the Arrow
+    /// writer (dictionary-encoded columns, numbers).
+    Arrow,
+}
+
+/// One Parquet file of `rows` rows, each column written as `sources` says;
+/// `varying` builds the [`Source::Arrow`] columns for a range of rows (those
 /// columns only, in schema order).
 fn write_table(
     schema: &SchemaRef,
-    constants: &[Option<Constant<'_>>],
+    sources: &[Source<'_>],
     rows: usize,
     mut varying: impl FnMut(Range<usize>) -> Vec<ArrayRef>,
 ) -> Result<Vec<u8>, ParquetError> {
-    debug_assert_eq!(constants.len(), schema.fields().len());
+    debug_assert_eq!(sources.len(), schema.fields().len());
     // The Arrow writer sets up the file (schema, `ARROW:schema` metadata,
     // properties); row groups are then assembled column by column.
     let (mut file, factory) =
         ArrowWriter::try_new(Vec::new(), schema.clone(), Some(writer_properties()))?
             .into_serialized_writer()?;
-    let descriptors: Vec<_> = (0..constants.len())
+    let descriptors: Vec<_> = (0..sources.len())
         .map(|i| file.schema_descr().column(i))
         .collect();
     for (index, start) in (0..rows).step_by(ROW_GROUP_ROWS).enumerate() {
@@ -167,10 +185,8 @@ fn write_table(
         let mut writers = factory.create_column_writers(index)?;
         for from in (start..end).step_by(BATCH_ROWS) {
             let mut arrays = varying(from..end.min(from + BATCH_ROWS)).into_iter();
-            for ((field, constant), writer) in
-                schema.fields().iter().zip(constants).zip(&mut writers)
-            {
-                if constant.is_some() {
+            for ((field, source), writer) in schema.fields().iter().zip(sources).zip(&mut writers) {
+                if !matches!(source, Source::Arrow) {
                     continue;
                 }
                 let array = arrays.next().expect("one array per varying column");
@@ -180,51 +196,71 @@ fn write_table(
             }
         }
         let mut group = file.next_row_group()?;
-        for ((writer, constant), column) in writers.into_iter().zip(constants).zip(&descriptors) {
-            match constant {
-                Some(value) => {
-                    let chunk = constant_column::encode(column.clone(), *value, end - start)?;
-                    group.append_column(&chunk.bytes, chunk.close)?;
+        for ((writer, source), column) in writers.into_iter().zip(sources).zip(&descriptors) {
+            let chunk = match source {
+                Source::Constant(value) => {
+                    constant_column::encode(column.clone(), *value, end - start)?
                 }
-                None => writer.close()?.append_to_row_group(&mut group)?,
-            }
+                Source::Plain(value) => {
+                    plain_column::encode(column.clone(), (start..end).map(value))?
+                }
+                Source::Arrow => {
+                    writer.close()?.append_to_row_group(&mut group)?;
+                    continue;
+                }
+            };
+            group.append_column(&chunk.bytes, chunk.close)?;
         }
         group.close()?;
     }
     file.into_inner()
 }
 
-/// The `sbom` columns that vary by row, in schema order.
+/// A builder for `rows` strings of the given lengths, sized exactly: the
+/// lengths are one cheap pass over borrowed rows, a regrown value buffer
+/// copies everything appended so far.
+fn text_builder(rows: usize, lengths: impl Iterator<Item = usize>) -> StringBuilder {
+    StringBuilder::with_capacity(rows, lengths.sum())
+}
+
+/// The `sbom` columns built as Arrow arrays (the [`Source::Arrow`] ones),
+/// in schema order; `package`, `purl` and `sourceinfo` go to
+/// [`plain_column`] straight from the rows.
 fn sbom_columns(packages: &[Package<'_>]) -> Vec<ArrayRef> {
     let n = packages.len();
-    let mut names = StringBuilder::with_capacity(n, n * 16);
-    let mut versions = StringBuilder::with_capacity(n, n * 12);
-    let mut purls = StringBuilder::with_capacity(n, n * 64);
-    let mut types = StringBuilder::with_capacity(n, n * 5);
-    let mut sources = StringBuilder::with_capacity(n, n * 32);
+    let mut versions = text_builder(
+        n,
+        packages
+            .iter()
+            .map(|p| p.version.as_ref().map_or(0, |v| v.len())),
+    );
+    // Bounded by the purl's length; short in practice (`dpkg`, `pypi`).
+    let mut types = StringBuilder::with_capacity(n, n * 8);
     for p in packages {
-        names.append_value(&p.name);
         versions.append_option(p.version.as_deref());
-        purls.append_option(p.purl.as_deref());
         types.append_option(p.package_type());
-        sources.append_option(p.source_info.as_deref());
     }
-    vec![
-        Arc::new(names.finish()),
-        Arc::new(versions.finish()),
-        Arc::new(purls.finish()),
-        Arc::new(types.finish()),
-        Arc::new(sources.finish()),
-    ]
+    vec![Arc::new(versions.finish()), Arc::new(types.finish())]
 }
 
 /// The `cve` columns that vary by row, in schema order.
 fn cve_columns(findings: &[Finding<'_>], packages: &[Package<'_>]) -> Vec<ArrayRef> {
     let n = findings.len();
-    let mut names = StringBuilder::with_capacity(n, n * 16);
-    let mut versions = StringBuilder::with_capacity(n, n * 12);
-    let mut ids = StringBuilder::with_capacity(n, n * 16);
-    let mut severities = StringBuilder::new();
+    let package = |f: &Finding<'_>| &packages[f.package];
+    let mut names = text_builder(n, findings.iter().map(|f| package(f).name.len()));
+    let mut versions = text_builder(
+        n,
+        findings
+            .iter()
+            .map(|f| package(f).version.as_ref().map_or(0, |v| v.len())),
+    );
+    let mut ids = text_builder(n, findings.iter().map(|f| f.id.len()));
+    let mut severities = text_builder(
+        n,
+        findings
+            .iter()
+            .map(|f| f.severity.as_ref().map_or(0, |v| v.len())),
+    );
     let mut scores = Float64Builder::with_capacity(n);
     for f in findings {
         let p = &packages[f.package];
@@ -399,9 +435,19 @@ mod tests {
                 } else {
                     String::new()
                 };
-                format!(
-                    r#"{{"name":"p{i}","versionInfo":"{v}","externalRefs":[{{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:deb/debian/p{i}@{v}"}}{cve}]}}"#
-                )
+                // Nulls among values in the plainly encoded columns: no
+                // `sourceInfo` on every fifth package, no purl on every 11th.
+                let source = if i % 5 == 0 {
+                    String::new()
+                } else {
+                    format!(r#""sourceInfo":"/usr/lib/p{i}","#)
+                };
+                let purl = if i % 11 == 0 {
+                    r#"{"referenceCategory":"OTHER","referenceType":"cpe23Type","referenceLocator":"cpe"}"#.to_string()
+                } else {
+                    format!(r#"{{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:deb/debian/p{i}@{v}"}}"#)
+                };
+                format!(r#"{{"name":"p{i}",{source}"versionInfo":"{v}","externalRefs":[{purl}{cve}]}}"#)
             })
             .collect();
         doc.push_str(&list.join(","));
@@ -411,9 +457,16 @@ mod tests {
 
     #[test]
     fn both_tables_read_back_as_the_arrow_writer_writes_them() {
-        // Null and present `os`, one row, several batches, an empty string; every third
-        // package has a vulnerability.
-        for (packages, os) in [(1, true), (3, false), (BATCH_ROWS * 2 + 5, true)] {
+        // Null and present `os`, one row, several batches, several pages of the plainly
+        // encoded columns (20,000 rows each), an empty string; every third package has a
+        // vulnerability.
+        let pages = parquet::file::properties::DEFAULT_DATA_PAGE_ROW_COUNT_LIMIT * 2 + 3;
+        for (packages, os) in [
+            (1, true),
+            (3, false),
+            (BATCH_ROWS * 2 + 5, true),
+            (pages, false),
+        ] {
             let doc = spdx(packages, os);
             let rows = dedup(parse(doc.as_bytes()).unwrap());
             let image = image();
