@@ -14,14 +14,15 @@
 
 use bytes::Bytes;
 use parquet::basic::{Compression, Encoding, PageType};
-use parquet::column::page::{CompressedPage, Page, PageWriteSpec, PageWriter};
-use parquet::column::writer::ColumnCloseResult;
+use parquet::column::page::{Page, PageWriteSpec, PageWriter};
 use parquet::data_type::ByteArray;
 use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
 use parquet::file::statistics::Statistics;
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
+
+use crate::column_chunk::{push_plain, rle_run, EncodedChunk, PageCompressor};
 
 /// The value of an image-level column.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,14 +31,6 @@ pub enum Constant<'a> {
     Text(Option<&'a str>),
     /// An INT64 column (timestamps).
     Int64(i64),
-}
-
-/// One column chunk encoded here (or in [`plain_column`](crate::plain_column)), ready for
-/// [`SerializedRowGroupWriter::append_column`](parquet::file::writer::SerializedRowGroupWriter::append_column).
-#[derive(Debug)]
-pub struct EncodedChunk {
-    pub bytes: Bytes,
-    pub close: ColumnCloseResult,
 }
 
 /// Encodes `rows` rows of `value` as a column chunk of `column`.
@@ -52,12 +45,8 @@ pub fn encode(column: ColumnDescPtr, value: Constant<'_>, rows: usize) -> Result
     let optional = column.max_def_level() > 0;
     let (dictionary, present) = match value {
         Constant::Text(Some(text)) => {
-            let len = u32::try_from(text.len()).map_err(|_| {
-                ParquetError::General(format!("column {}: a value over 4 GiB", column.path()))
-            })?;
             let mut plain = Vec::with_capacity(4 + text.len());
-            plain.extend_from_slice(&len.to_le_bytes());
-            plain.extend_from_slice(text.as_bytes());
+            push_plain(&mut plain, &column, text)?;
             (Some(plain), true)
         }
         Constant::Text(None) => (None, false),
@@ -89,15 +78,18 @@ pub fn encode(column: ColumnDescPtr, value: Constant<'_>, rows: usize) -> Result
     let mut sink = TrackedWrite::new(Vec::with_capacity(128));
     let mut pages = SerializedPageWriter::new(&mut sink);
     let mut written: Vec<PageWriteSpec> = Vec::with_capacity(2);
+    let mut compressor = PageCompressor::default();
     if let Some(plain) = &dictionary {
-        written.push(write(&mut pages, plain, |buf| Page::DictionaryPage {
-            buf,
-            num_values: 1,
-            encoding: Encoding::PLAIN,
-            is_sorted: false,
-        })?);
+        written.push(
+            compressor.write(&mut pages, plain, |buf| Page::DictionaryPage {
+                buf,
+                num_values: 1,
+                encoding: Encoding::PLAIN,
+                is_sorted: false,
+            })?,
+        );
     }
-    written.push(write(&mut pages, &data, |buf| Page::DataPage {
+    written.push(compressor.write(&mut pages, &data, |buf| Page::DataPage {
         buf,
         num_values: rows_u32,
         encoding: if present {
@@ -152,47 +144,5 @@ pub fn encode(column: ColumnDescPtr, value: Constant<'_>, rows: usize) -> Result
         .set_data_page_offset(data_page.offset as i64)
         .set_statistics(statistics)
         .build()?;
-    Ok(EncodedChunk {
-        close: ColumnCloseResult {
-            bytes_written: bytes.len() as u64,
-            rows_written: rows as u64,
-            metadata,
-            bloom_filter: None,
-            column_index: None,
-            offset_index: None,
-        },
-        bytes,
-    })
-}
-
-/// Writes a page whose buffer `raw` is snappy-compressed here (the raw
-/// block format, as Parquet's SNAPPY codec stores pages).
-fn write(
-    pages: &mut impl PageWriter,
-    raw: &[u8],
-    page: impl FnOnce(Bytes) -> Page,
-) -> Result<PageWriteSpec> {
-    let compressed = snap::raw::Encoder::new()
-        .compress_vec(raw)
-        .map_err(|e| ParquetError::External(Box::new(e)))?;
-    pages.write_page(CompressedPage::new(
-        page(Bytes::from(compressed)),
-        raw.len(),
-    ))
-}
-
-/// An RLE run of the hybrid encoding: the ULEB128 header `count << 1`, then
-/// the value in one byte (bit widths up to 8).
-pub(crate) fn rle_run(out: &mut Vec<u8>, count: u32, value: u8) {
-    let mut header = u64::from(count) << 1;
-    loop {
-        let byte = (header & 0x7f) as u8;
-        header >>= 7;
-        if header == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
-    out.push(value);
+    Ok(EncodedChunk::new(bytes, rows, metadata))
 }

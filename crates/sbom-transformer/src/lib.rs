@@ -8,12 +8,14 @@
 //! (normalised packages and findings), [`purl`], [`export_key`] (image
 //! identity from Inspector's key layout), [`rows`] (duplicates removed),
 //! [`tables`] (Arrow/Parquet), [`constant_column`] (image-level columns),
-//! [`plain_column`] (nearly unique text columns),
+//! [`plain_column`] (nearly unique text columns), [`column_chunk`] (what
+//! those two share),
 //! [`transform`] (the pipeline), [`event`]. Port: [`handler::ObjectStore`],
 //! implemented in [`adapters`]. [`cli`]: offline `convert`.
 
 pub mod adapters;
 pub mod cli;
+pub mod column_chunk;
 pub mod config;
 pub mod constant_column;
 pub mod document;

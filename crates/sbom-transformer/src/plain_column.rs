@@ -12,14 +12,13 @@
 
 use bytes::Bytes;
 use parquet::basic::{Compression, Encoding, PageType};
-use parquet::column::page::{CompressedPage, Page, PageWriteSpec, PageWriter};
-use parquet::column::writer::ColumnCloseResult;
+use parquet::column::page::{Page, PageWriteSpec, PageWriter};
 use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
-use crate::constant_column::{rle_run, EncodedChunk};
+use crate::column_chunk::{push_plain, rle_run, EncodedChunk, PageCompressor};
 
 /// A data page is closed once its values pass this many bytes: the Parquet
 /// writer's default page size.
@@ -46,23 +45,18 @@ pub fn encode<'v>(
     let mut sink = TrackedWrite::new(Vec::new());
     let mut pages = SerializedPageWriter::new(&mut sink);
     let mut written: Vec<PageWriteSpec> = Vec::new();
-    let mut encoder = snap::raw::Encoder::new();
-    let mut compressed = Vec::new();
+    let mut compressor = PageCompressor::default();
     let mut page = PageBuffer::new();
     for value in values {
         match value {
             Some(text) => {
-                let len = u32::try_from(text.len()).map_err(|_| {
-                    ParquetError::General(format!("column {}: a value over 4 GiB", column.path()))
-                })?;
-                page.raw.extend_from_slice(&len.to_le_bytes());
-                page.raw.extend_from_slice(text.as_bytes());
+                push_plain(&mut page.raw, &column, text)?;
                 page.present.push(true);
             }
             None if optional => page.present.push(false),
             None => {
                 return Err(ParquetError::General(format!(
-                    "column {} is required but row {} is null",
+                    "column {} is required but row {} of its row group is null",
                     column.path(),
                     written.iter().map(|p| p.num_values as usize).sum::<usize>()
                         + page.present.len()
@@ -70,11 +64,11 @@ pub fn encode<'v>(
             }
         }
         if page.raw.len() - LEVELS_ROOM >= PAGE_BYTES || page.present.len() >= PAGE_ROWS {
-            written.push(page.flush(optional, &mut encoder, &mut compressed, &mut pages)?);
+            written.push(page.flush(optional, &mut compressor, &mut pages)?);
         }
     }
     if !page.present.is_empty() || written.is_empty() {
-        written.push(page.flush(optional, &mut encoder, &mut compressed, &mut pages)?);
+        written.push(page.flush(optional, &mut compressor, &mut pages)?);
     }
     pages.close()?;
     let bytes = Bytes::from(sink.into_inner()?);
@@ -93,17 +87,7 @@ pub fn encode<'v>(
         .set_total_uncompressed_size(size(|p| p.uncompressed_size))
         .set_data_page_offset(written[0].offset as i64)
         .build()?;
-    Ok(EncodedChunk {
-        close: ColumnCloseResult {
-            bytes_written: bytes.len() as u64,
-            rows_written: rows as u64,
-            metadata,
-            bloom_filter: None,
-            column_index: None,
-            offset_index: None,
-        },
-        bytes,
-    })
+    Ok(EncodedChunk::new(bytes, rows, metadata))
 }
 
 /// The page being filled: room for its levels, its `PLAIN` values, and
@@ -121,13 +105,12 @@ impl PageBuffer {
         }
     }
 
-    /// Writes the page (definition levels, then values), compressed into
-    /// `compressed`, and starts the next one.
+    /// Writes the page (definition levels, then values) and starts the
+    /// next one.
     fn flush(
         &mut self,
         optional: bool,
-        encoder: &mut snap::raw::Encoder,
-        compressed: &mut Vec<u8>,
+        compressor: &mut PageCompressor,
         pages: &mut impl PageWriter,
     ) -> Result<PageWriteSpec> {
         let rows = self.present.len();
@@ -138,22 +121,14 @@ impl PageBuffer {
             self.raw[start..start + 4].copy_from_slice(&(levels.len() as u32).to_le_bytes());
             self.raw[start + 4..LEVELS_ROOM].copy_from_slice(&levels);
         }
-        let raw = &self.raw[start..];
-        compressed.resize(snap::raw::max_compress_len(raw.len()), 0);
-        let n = encoder
-            .compress(raw, compressed)
-            .map_err(|e| ParquetError::External(Box::new(e)))?;
-        let spec = pages.write_page(CompressedPage::new(
-            Page::DataPage {
-                buf: Bytes::copy_from_slice(&compressed[..n]),
-                num_values: rows as u32,
-                encoding: Encoding::PLAIN,
-                def_level_encoding: Encoding::RLE,
-                rep_level_encoding: Encoding::RLE,
-                statistics: None,
-            },
-            raw.len(),
-        ))?;
+        let spec = compressor.write(pages, &self.raw[start..], |buf| Page::DataPage {
+            buf,
+            num_values: rows as u32,
+            encoding: Encoding::PLAIN,
+            def_level_encoding: Encoding::RLE,
+            rep_level_encoding: Encoding::RLE,
+            statistics: None,
+        })?;
         self.raw.truncate(LEVELS_ROOM);
         self.present.clear();
         Ok(spec)
