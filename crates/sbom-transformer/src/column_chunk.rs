@@ -1,6 +1,7 @@
 //! What the hand-written column encoders ([`constant_column`](crate::constant_column),
-//! [`plain_column`](crate::plain_column)) share: the encoded chunk, snappy
-//! pages, `PLAIN` byte-array values and RLE runs.
+//! [`plain_column`](crate::plain_column), [`dictionary_column`](crate::dictionary_column))
+//! share: the encoded chunk, snappy pages, page limits, `PLAIN` byte-array
+//! values and the RLE/bit-packed hybrid.
 
 use bytes::Bytes;
 use parquet::column::page::{CompressedPage, Page, PageWriteSpec, PageWriter};
@@ -89,9 +90,29 @@ pub fn push_plain(out: &mut Vec<u8>, column: &ColumnDescPtr, text: &str) -> Resu
     Ok(())
 }
 
+/// A data page is closed once its values pass this many bytes: the Parquet
+/// writer's default page size.
+pub const PAGE_BYTES: usize = parquet::file::properties::DEFAULT_PAGE_SIZE;
+
+/// ... or once it holds this many rows, the writer's default row limit.
+pub const PAGE_ROWS: usize = parquet::file::properties::DEFAULT_DATA_PAGE_ROW_COUNT_LIMIT;
+
+/// Bit-packed groups (of eight values) per run: what one header byte counts.
+const GROUPS_PER_RUN: usize = 63;
+
+/// The most bytes [`hybrid`] writes for `values` values of bit width 1 (a
+/// page's definition levels, fewer than `2^20`). Runs are RLE runs of eight
+/// or more values and packed groups of eight slots, so there are at most
+/// `ceil(values / 8) + 1` of them together; an RLE run costs at most four
+/// bytes (a header of at most three and the value), a group one byte plus
+/// at most one packed-run header.
+pub const fn levels_bound(values: usize) -> usize {
+    (values.div_ceil(8) + 1) * 4
+}
+
 /// An RLE run of the hybrid encoding: the ULEB128 header `count << 1`, then
-/// the value in one byte (bit widths up to 8).
-pub fn rle_run(out: &mut Vec<u8>, count: u32, value: u8) {
+/// the value in the fewest whole bytes that hold `width` bits.
+pub fn rle_run(out: &mut Vec<u8>, count: u32, value: u32, width: u8) {
     let mut header = u64::from(count) << 1;
     loop {
         let byte = (header & 0x7f) as u8;
@@ -102,5 +123,104 @@ pub fn rle_run(out: &mut Vec<u8>, count: u32, value: u8) {
         }
         out.push(byte | 0x80);
     }
-    out.push(value);
+    out.extend_from_slice(&value.to_le_bytes()[..usize::from(width).div_ceil(8)]);
+}
+
+/// `values` (each below `2^width`) in the RLE/bit-packed hybrid that
+/// Parquet uses for levels and dictionary indices: eight or more equal
+/// values in a row as one RLE run, the others bit-packed in groups of eight
+/// (least significant bit first), the last group padded with zeros.
+pub fn hybrid<T: Copy + PartialEq>(out: &mut Vec<u8>, values: &[T], width: u8)
+where
+    u32: From<T>,
+{
+    // values[packed..i] wait to be bit-packed; a bit-packed run holds whole
+    // groups, so an RLE run may only start once they make whole groups.
+    let (mut packed, mut i) = (0, 0);
+    while i < values.len() {
+        let v = values[i];
+        let end = i + values[i..].iter().take_while(|&&w| w == v).count();
+        let fill = (8 - (i - packed) % 8) % 8;
+        if end - i >= fill + 8 {
+            bit_packed(out, &values[packed..i + fill], width);
+            rle_run(out, (end - i - fill) as u32, u32::from(v), width);
+            packed = end;
+        }
+        i = end;
+    }
+    bit_packed(out, &values[packed..], width);
+}
+
+/// Bit-packed runs of `values`, at most [`GROUPS_PER_RUN`] groups each.
+fn bit_packed<T: Copy>(out: &mut Vec<u8>, values: &[T], width: u8)
+where
+    u32: From<T>,
+{
+    for run in values.chunks(GROUPS_PER_RUN * 8) {
+        let groups = run.len().div_ceil(8);
+        out.push(((groups as u8) << 1) | 1);
+        let (mut bits, mut held) = (0u64, 0u8);
+        let padding = std::iter::repeat_n(0, groups * 8 - run.len());
+        for value in run.iter().map(|&v| u32::from(v)).chain(padding) {
+            bits |= u64::from(value) << held;
+            held += width;
+            while held >= 8 {
+                out.push(bits as u8);
+                bits >>= 8;
+                held -= 8;
+            }
+        }
+        // Eight values of `width` bits are `width` whole bytes.
+        debug_assert_eq!(held, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels(present: &[bool]) -> Vec<u8> {
+        let mut out = Vec::new();
+        hybrid(&mut out, present, 1);
+        out
+    }
+
+    #[test]
+    fn levels_are_one_run_when_all_present_else_bit_packed() {
+        assert_eq!(levels(&[true; 10]), vec![10 << 1, 1]);
+        // 10 levels: two groups; 1,0,1,1,1,1,1,1 | 1,0 (padded).
+        let mut present = vec![true; 10];
+        present[1] = false;
+        present[9] = false;
+        assert_eq!(
+            levels(&present),
+            vec![(2 << 1) | 1, 0b1111_1101, 0b0000_0001]
+        );
+        // 63 groups per run, then a new header.
+        let alternating: Vec<bool> = (0..63 * 8 + 1).map(|i| i % 2 == 0).collect();
+        let out = levels(&alternating);
+        assert_eq!(out[0], (63 << 1) | 1);
+        assert_eq!(out[64], (1 << 1) | 1);
+        assert_eq!(out.len(), 66);
+        assert!(out.len() <= levels_bound(alternating.len()));
+    }
+
+    #[test]
+    fn a_run_starts_only_after_whole_groups() {
+        // 3 distinct values, then 12 equal: 5 of them complete the first
+        // group, the other 7 are too few for a run and are packed too.
+        let values: Vec<u32> = [1, 2, 3].into_iter().chain([0; 12]).collect();
+        let mut out = Vec::new();
+        hybrid(&mut out, &values, 2);
+        assert_eq!(out, vec![(2 << 1) | 1, 0b0011_1001, 0, 0, 0]);
+        // ... but 13 leave 8 after the fill: an RLE run of 8 zeros.
+        let values: Vec<u32> = [1, 2, 3].into_iter().chain([0; 13]).collect();
+        let mut out = Vec::new();
+        hybrid(&mut out, &values, 2);
+        assert_eq!(out, vec![(1 << 1) | 1, 0b0011_1001, 0, 8 << 1, 0]);
+        // Wide values take whole bytes in a run.
+        let mut out = Vec::new();
+        hybrid(&mut out, &[0x1_0203u32; 9], 17);
+        assert_eq!(out, vec![9 << 1, 0x03, 0x02, 0x01]);
+    }
 }

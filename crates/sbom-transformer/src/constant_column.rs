@@ -34,7 +34,12 @@ pub enum Constant<'a> {
 }
 
 /// Encodes `rows` rows of `value` as a column chunk of `column`.
-pub fn encode(column: ColumnDescPtr, value: Constant<'_>, rows: usize) -> Result<EncodedChunk> {
+pub fn encode(
+    column: ColumnDescPtr,
+    value: Constant<'_>,
+    rows: usize,
+    compressor: &mut PageCompressor,
+) -> Result<EncodedChunk> {
     let rows_u32 = u32::try_from(rows).map_err(|_| {
         ParquetError::General(format!(
             "column {}: {rows} rows in one column chunk (at most {})",
@@ -64,7 +69,7 @@ pub fn encode(column: ColumnDescPtr, value: Constant<'_>, rows: usize) -> Result
         // Definition levels, each 1 (present) or 0 (null): one run, bit
         // width 1, after the 4-byte length that v1 data pages give them.
         let mut levels = Vec::with_capacity(8);
-        rle_run(&mut levels, rows_u32, u8::from(present));
+        rle_run(&mut levels, rows_u32, u32::from(present), 1);
         data.extend_from_slice(&(levels.len() as u32).to_le_bytes());
         data.extend_from_slice(&levels);
     }
@@ -72,13 +77,12 @@ pub fn encode(column: ColumnDescPtr, value: Constant<'_>, rows: usize) -> Result
         // Dictionary indices: the bit width, then one run of index 0. Width 1
         // rather than 0, as Arrow C++ writes a one-entry dictionary.
         data.push(1);
-        rle_run(&mut data, rows_u32, 0);
+        rle_run(&mut data, rows_u32, 0, 1);
     }
 
     let mut sink = TrackedWrite::new(Vec::with_capacity(128));
     let mut pages = SerializedPageWriter::new(&mut sink);
     let mut written: Vec<PageWriteSpec> = Vec::with_capacity(2);
-    let mut compressor = PageCompressor::default();
     if let Some(plain) = &dictionary {
         written.push(
             compressor.write(&mut pages, plain, |buf| Page::DictionaryPage {

@@ -8,8 +8,8 @@
 //! (normalised packages and findings), [`purl`], [`export_key`] (image
 //! identity from Inspector's key layout), [`rows`] (duplicates removed),
 //! [`tables`] (Arrow/Parquet), [`constant_column`] (image-level columns),
-//! [`plain_column`] (nearly unique text columns), [`column_chunk`] (what
-//! those two share),
+//! [`plain_column`] (nearly unique text columns), [`dictionary_column`]
+//! (repeating text columns), [`column_chunk`] (what those three share),
 //! [`transform`] (the pipeline), [`event`]. Port: [`handler::ObjectStore`],
 //! implemented in [`adapters`]. [`cli`]: offline `convert`.
 
@@ -18,6 +18,7 @@ pub mod cli;
 pub mod column_chunk;
 pub mod config;
 pub mod constant_column;
+pub mod dictionary_column;
 pub mod document;
 pub mod event;
 pub mod export_key;

@@ -18,39 +18,31 @@ use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
-use crate::column_chunk::{push_plain, rle_run, EncodedChunk, PageCompressor};
-
-/// A data page is closed once its values pass this many bytes: the Parquet
-/// writer's default page size.
-const PAGE_BYTES: usize = parquet::file::properties::DEFAULT_PAGE_SIZE;
-
-/// ... or once it holds this many rows, the writer's default row limit.
-const PAGE_ROWS: usize = parquet::file::properties::DEFAULT_DATA_PAGE_ROW_COUNT_LIMIT;
-
-/// Bit-packed groups (of eight levels) per run: what one header byte counts.
-const GROUPS_PER_RUN: usize = 63;
+use crate::column_chunk::{
+    hybrid, levels_bound, push_plain, EncodedChunk, PageCompressor, PAGE_BYTES, PAGE_ROWS,
+};
 
 /// Room kept before a page's values for its definition levels (their
-/// length, then at most one byte per group and one header per run), so
-/// that the page is compressed in place rather than assembled by a copy.
-const LEVELS_ROOM: usize = 4 + PAGE_ROWS / 8 + PAGE_ROWS.div_ceil(GROUPS_PER_RUN * 8) + 8;
+/// length, then the levels), so that the page is compressed in place rather
+/// than assembled by a copy.
+const LEVELS_ROOM: usize = 4 + levels_bound(PAGE_ROWS);
 
 /// Encodes one column chunk of `column` with a row per item of `values`.
-pub fn encode<'v>(
+pub fn encode<S: AsRef<str>>(
     column: ColumnDescPtr,
-    values: impl ExactSizeIterator<Item = Option<&'v str>>,
+    values: impl ExactSizeIterator<Item = Option<S>>,
+    compressor: &mut PageCompressor,
 ) -> Result<EncodedChunk> {
     let rows = values.len();
     let optional = column.max_def_level() > 0;
     let mut sink = TrackedWrite::new(Vec::new());
     let mut pages = SerializedPageWriter::new(&mut sink);
     let mut written: Vec<PageWriteSpec> = Vec::new();
-    let mut compressor = PageCompressor::default();
     let mut page = PageBuffer::new();
     for value in values {
         match value {
             Some(text) => {
-                push_plain(&mut page.raw, &column, text)?;
+                push_plain(&mut page.raw, &column, text.as_ref())?;
                 page.present.push(true);
             }
             None if optional => page.present.push(false),
@@ -64,11 +56,11 @@ pub fn encode<'v>(
             }
         }
         if page.raw.len() - LEVELS_ROOM >= PAGE_BYTES || page.present.len() >= PAGE_ROWS {
-            written.push(page.flush(optional, &mut compressor, &mut pages)?);
+            written.push(page.flush(optional, compressor, &mut pages)?);
         }
     }
     if !page.present.is_empty() || written.is_empty() {
-        written.push(page.flush(optional, &mut compressor, &mut pages)?);
+        written.push(page.flush(optional, compressor, &mut pages)?);
     }
     pages.close()?;
     let bytes = Bytes::from(sink.into_inner()?);
@@ -116,7 +108,8 @@ impl PageBuffer {
         let rows = self.present.len();
         let mut start = LEVELS_ROOM;
         if optional {
-            let levels = definition_levels(&self.present);
+            let mut levels = Vec::with_capacity(levels_bound(rows));
+            hybrid(&mut levels, &self.present, 1);
             start -= 4 + levels.len();
             self.raw[start..start + 4].copy_from_slice(&(levels.len() as u32).to_le_bytes());
             self.raw[start + 4..LEVELS_ROOM].copy_from_slice(&levels);
@@ -132,54 +125,5 @@ impl PageBuffer {
         self.raw.truncate(LEVELS_ROOM);
         self.present.clear();
         Ok(spec)
-    }
-}
-
-/// Definition levels of bit width 1 in the RLE/bit-packed hybrid: one RLE
-/// run when every row has a value (the usual case), else bit-packed runs.
-fn definition_levels(present: &[bool]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(present.len() / 8 + 8);
-    if present.iter().all(|&p| p) {
-        rle_run(&mut out, present.len() as u32, 1);
-        return out;
-    }
-    for run in present.chunks(GROUPS_PER_RUN * 8) {
-        let groups = run.len().div_ceil(8);
-        out.push(((groups as u8) << 1) | 1);
-        for group in run.chunks(8) {
-            // Level i of a group is bit i, least significant first; the last
-            // group is padded with zeros past the page's rows.
-            out.push(
-                group
-                    .iter()
-                    .enumerate()
-                    .fold(0u8, |byte, (i, &p)| byte | (u8::from(p) << i)),
-            );
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn levels_are_one_run_when_all_present_else_bit_packed() {
-        assert_eq!(definition_levels(&[true; 10]), vec![10 << 1, 1]);
-        // 10 levels: two groups; 1,0,1,1,1,1,1,1 | 1,0 (padded).
-        let mut levels = vec![true; 10];
-        levels[1] = false;
-        levels[9] = false;
-        assert_eq!(
-            definition_levels(&levels),
-            vec![(2 << 1) | 1, 0b1111_1101, 0b0000_0001]
-        );
-        // 63 groups per run, then a new header.
-        let levels = vec![false; 63 * 8 + 1];
-        let out = definition_levels(&levels);
-        assert_eq!(out[0], (63 << 1) | 1);
-        assert_eq!(out[64], (1 << 1) | 1);
-        assert_eq!(out.len(), 66);
     }
 }

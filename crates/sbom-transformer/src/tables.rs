@@ -7,11 +7,11 @@
 //! using (sha, package, packageversion) where cve is not null` must run
 //! unchanged, so `imagearn` exists in `sbom` only and `cve` in `cve` only.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::{Arc, LazyLock};
 
-use arrow_array::builder::{Float64Builder, StringBuilder};
-use arrow_array::ArrayRef;
+use arrow_array::{ArrayRef, Float64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::arrow_writer::compute_leaves;
 use parquet::arrow::ArrowWriter;
@@ -20,11 +20,11 @@ use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use crate::column_chunk::PageCompressor;
 use crate::constant_column::{self, Constant};
-use crate::plain_column;
 use crate::rows::Rows;
 pub use crate::rows::SOURCE_SEPARATOR;
-use crate::sbom::{Finding, Package};
+use crate::{dictionary_column, plain_column};
 
 /// What the tables say about the image, from the export key and the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +99,10 @@ pub struct TableFiles {
 
 /// Writes both tables, rows in document order (so the same SBOM always gives
 /// the same files); [`Rows`] has already removed the duplicates.
-pub fn write_tables(rows: &Rows<'_>, image: &ImageContext) -> Result<TableFiles, ParquetError> {
+pub fn write_tables<'r>(
+    rows: &'r Rows<'_>,
+    image: &ImageContext,
+) -> Result<TableFiles, ParquetError> {
     let sbom = rows.sbom();
     // The image-level columns of both tables, by name; `None`: varies by row.
     let image_level = |name: &str| {
@@ -118,9 +121,17 @@ pub fn write_tables(rows: &Rows<'_>, image: &ImageContext) -> Result<TableFiles,
         }
     };
     let packages = &sbom.packages;
+    let findings = &sbom.findings;
+    let borrowed = |v: Option<&'r str>| v.map(Cow::Borrowed);
     let name = |i: usize| Some(&*packages[i].name);
     let purl = |i: usize| packages[i].purl.as_deref();
     let source_info = |i: usize| packages[i].source_info.as_deref();
+    let version = |i: usize| borrowed(packages[i].version.as_deref());
+    let package_type = |i: usize| packages[i].package_type();
+    let finding_package = |i: usize| borrowed(Some(&packages[findings[i].package].name));
+    let finding_version = |i: usize| borrowed(packages[findings[i].package].version.as_deref());
+    let finding_id = |i: usize| borrowed(Some(&findings[i].id));
+    let severity = |i: usize| borrowed(findings[i].severity.as_deref());
     let sbom_sources: Vec<Source<'_>> = SBOM_SCHEMA
         .fields()
         .iter()
@@ -129,20 +140,47 @@ pub fn write_tables(rows: &Rows<'_>, image: &ImageContext) -> Result<TableFiles,
             (None, "package") => Source::Plain(&name),
             (None, "purl") => Source::Plain(&purl),
             (None, "sourceinfo") => Source::Plain(&source_info),
-            (None, _) => Source::Arrow,
+            (None, "packageversion") => Source::Dictionary(&version),
+            (None, "packagetype") => Source::Dictionary(&package_type),
+            (None, other) => unreachable!("sbom column {other} has no source"),
         })
         .collect();
     let cve_sources: Vec<Source<'_>> = CVE_SCHEMA
         .fields()
         .iter()
-        .map(|f| image_level(f.name()).map_or(Source::Arrow, Source::Constant))
+        .map(|f| match (image_level(f.name()), f.name().as_str()) {
+            (Some(value), _) => Source::Constant(value),
+            (None, "package") => Source::Dictionary(&finding_package),
+            (None, "packageversion") => Source::Dictionary(&finding_version),
+            (None, "cve") => Source::Dictionary(&finding_id),
+            (None, "severity") => Source::Dictionary(&severity),
+            (None, _) => Source::Arrow,
+        })
         .collect();
-    let sbom_file = write_table(&SBOM_SCHEMA, &sbom_sources, packages.len(), |range| {
-        sbom_columns(&packages[range])
-    })?;
-    let cve_file = write_table(&CVE_SCHEMA, &cve_sources, sbom.findings.len(), |range| {
-        cve_columns(&sbom.findings[range], packages)
-    })?;
+    // One snappy buffer for every page of both files: it is grown (and
+    // zeroed) once, to the largest page, instead of once per column.
+    let mut compressor = PageCompressor::default();
+    let sbom_file = write_table(
+        &SBOM_SCHEMA,
+        &sbom_sources,
+        packages.len(),
+        |_| Vec::new(),
+        &mut compressor,
+    )?;
+    let cve_file = write_table(
+        &CVE_SCHEMA,
+        &cve_sources,
+        findings.len(),
+        |range| {
+            vec![Arc::new(
+                findings[range]
+                    .iter()
+                    .map(|f| f.score)
+                    .collect::<Float64Array>(),
+            )]
+        },
+        &mut compressor,
+    )?;
     Ok(TableFiles {
         sbom: sbom_file,
         cve: cve_file,
@@ -157,8 +195,10 @@ enum Source<'a> {
     Constant(Constant<'a>),
     /// Nearly unique text, the value of a row: [`plain_column`].
     Plain(&'a dyn Fn(usize) -> Option<&'a str>),
+    /// Text that repeats, the value of a row: [`dictionary_column`].
+    Dictionary(&'a dyn Fn(usize) -> Option<Cow<'a, str>>),
     /// Arrow arrays built by `write_table`'s `varying`, through the Arrow
-    /// writer (dictionary-encoded columns, numbers).
+    /// writer (numbers).
     Arrow,
 }
 
@@ -170,6 +210,7 @@ fn write_table(
     sources: &[Source<'_>],
     rows: usize,
     mut varying: impl FnMut(Range<usize>) -> Vec<ArrayRef>,
+    compressor: &mut PageCompressor,
 ) -> Result<Vec<u8>, ParquetError> {
     debug_assert_eq!(sources.len(), schema.fields().len());
     // The Arrow writer sets up the file (schema, `ARROW:schema` metadata,
@@ -199,10 +240,13 @@ fn write_table(
         for ((writer, source), column) in writers.into_iter().zip(sources).zip(&descriptors) {
             let chunk = match source {
                 Source::Constant(value) => {
-                    constant_column::encode(column.clone(), *value, end - start)?
+                    constant_column::encode(column.clone(), *value, end - start, compressor)?
                 }
                 Source::Plain(value) => {
-                    plain_column::encode(column.clone(), (start..end).map(value))?
+                    plain_column::encode(column.clone(), (start..end).map(value), compressor)?
+                }
+                Source::Dictionary(value) => {
+                    dictionary_column::encode(column.clone(), (start..end).map(value), compressor)?
                 }
                 Source::Arrow => {
                     writer.close()?.append_to_row_group(&mut group)?;
@@ -216,87 +260,19 @@ fn write_table(
     file.into_inner()
 }
 
-/// A builder for `rows` strings of the given lengths, sized exactly: the
-/// lengths are one cheap pass over borrowed rows, a regrown value buffer
-/// copies everything appended so far.
-fn text_builder(rows: usize, lengths: impl Iterator<Item = usize>) -> StringBuilder {
-    StringBuilder::with_capacity(rows, lengths.sum())
-}
-
-/// The `sbom` columns built as Arrow arrays (the [`Source::Arrow`] ones),
-/// in schema order; `package`, `purl` and `sourceinfo` go to
-/// [`plain_column`] straight from the rows.
-fn sbom_columns(packages: &[Package<'_>]) -> Vec<ArrayRef> {
-    let n = packages.len();
-    let mut versions = text_builder(
-        n,
-        packages
-            .iter()
-            .map(|p| p.version.as_ref().map_or(0, |v| v.len())),
-    );
-    // Bounded by the purl's length; short in practice (`dpkg`, `pypi`).
-    let mut types = StringBuilder::with_capacity(n, n * 8);
-    for p in packages {
-        versions.append_option(p.version.as_deref());
-        types.append_option(p.package_type());
-    }
-    vec![Arc::new(versions.finish()), Arc::new(types.finish())]
-}
-
-/// The `cve` columns that vary by row, in schema order.
-fn cve_columns(findings: &[Finding<'_>], packages: &[Package<'_>]) -> Vec<ArrayRef> {
-    let n = findings.len();
-    let package = |f: &Finding<'_>| &packages[f.package];
-    let mut names = text_builder(n, findings.iter().map(|f| package(f).name.len()));
-    let mut versions = text_builder(
-        n,
-        findings
-            .iter()
-            .map(|f| package(f).version.as_ref().map_or(0, |v| v.len())),
-    );
-    let mut ids = text_builder(n, findings.iter().map(|f| f.id.len()));
-    let mut severities = text_builder(
-        n,
-        findings
-            .iter()
-            .map(|f| f.severity.as_ref().map_or(0, |v| v.len())),
-    );
-    let mut scores = Float64Builder::with_capacity(n);
-    for f in findings {
-        let p = &packages[f.package];
-        names.append_value(&p.name);
-        versions.append_option(p.version.as_deref());
-        ids.append_value(&f.id);
-        severities.append_option(f.severity.as_deref());
-        scores.append_option(f.score);
-    }
-    vec![
-        Arc::new(names.finish()),
-        Arc::new(versions.finish()),
-        Arc::new(ids.finish()),
-        Arc::new(severities.finish()),
-        Arc::new(scores.finish()),
-    ]
-}
-
-/// Snappy for the columns that vary by row; the image-level ones are
-/// written by [`constant_column`], with exact statistics. Of the varying
-/// columns only `score` gets statistics: the others are nearly unique per
-/// row (a file's range spans almost every value), and comparing each value
-/// with the running minimum and maximum was a fifth of the conversion's
-/// time. No dictionary for the nearly unique columns, where building one
-/// costs time and then falls back to plain encoding anyway. Mini-batches of
-/// a whole Arrow batch.
+/// The Arrow writer's properties: it sets up both files and writes the one
+/// column no hand-written encoder takes, `score`, snappy with chunk
+/// statistics. The text columns are written by [`constant_column`] (with
+/// exact statistics), [`plain_column`] and [`dictionary_column`] (without:
+/// their values are nearly unique or few per image, so a file's range
+/// prunes nothing, and comparing each value with the running minimum and
+/// maximum was a fifth of the conversion's time).
 fn writer_properties() -> WriterProperties {
-    let mut builder = WriterProperties::builder()
+    WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_statistics_enabled(EnabledStatistics::None)
         .set_column_statistics_enabled(ColumnPath::from("score"), EnabledStatistics::Chunk)
-        .set_write_batch_size(BATCH_ROWS);
-    for column in ["package", "purl", "sourceinfo"] {
-        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
-    }
-    builder
+        .set_write_batch_size(BATCH_ROWS)
         .set_created_by(concat!("sbom-transformer ", env!("CARGO_PKG_VERSION")).to_string())
         .build()
 }
@@ -322,7 +298,7 @@ pub fn object_keys(
 mod tests {
     use super::*;
     use crate::rows::dedup;
-    use crate::sbom::parse;
+    use crate::sbom::{parse, Finding, Package};
     use arrow_array::{Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
