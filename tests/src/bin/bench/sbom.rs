@@ -212,7 +212,10 @@ pub fn conversion() {
             .collect();
         rounds.sort_by(|a, b| (a.1 / a.0).total_cmp(&(b.1 / b.0)));
         let (rust_s, py_s) = rounds[ROUNDS / 2];
-        let (low, high) = (rounds[0].1 / rounds[0].0, rounds[ROUNDS - 1].1 / rounds[ROUNDS - 1].0);
+        let (low, high) = (
+            rounds[0].1 / rounds[0].0,
+            rounds[ROUNDS - 1].1 / rounds[ROUNDS - 1].0,
+        );
         let (rust_p, rust_rss, _) = best_of(
             5,
             &[
@@ -253,9 +256,15 @@ pub fn conversion() {
             rust_rss / (text.len() as f64 / (1024.0 * 1024.0)),
         );
     }
-    println!("(rust s / python s: in process, best of 10 / 5, from reading the SBOM file to the second");
-    println!(" Parquet file written, the library's `cli::convert_file` vs the baseline's own timer;");
-    println!(" {ROUNDS} rounds, each timing both sides back to back: the median round's figures and");
+    println!(
+        "(rust s / python s: in process, best of 10 / 5, from reading the SBOM file to the second"
+    );
+    println!(
+        " Parquet file written, the library's `cli::convert_file` vs the baseline's own timer;"
+    );
+    println!(
+        " {ROUNDS} rounds, each timing both sides back to back: the median round's figures and"
+    );
     println!(" speed-up, and the range of the rounds' speed-ups;");
     println!(" rust p s / py p s: whole processes (`convert` binary; python with its imports), best of 5 / 3;");
     println!(
