@@ -4,10 +4,13 @@
 //! values and the RLE/bit-packed hybrid.
 
 use bytes::Bytes;
+use parquet::basic::{Compression, Encoding, PageType};
 use parquet::column::page::{CompressedPage, Page, PageWriteSpec, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::{ParquetError, Result};
-use parquet::file::metadata::ColumnChunkMetaData;
+use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
+use parquet::file::statistics::Statistics;
+use parquet::file::writer::TrackedWrite;
 use parquet::schema::types::ColumnDescPtr;
 
 /// One column chunk encoded by hand, ready for
@@ -19,20 +22,65 @@ pub struct EncodedChunk {
 }
 
 impl EncodedChunk {
-    /// A chunk of `rows` rows, without bloom filter or page indexes (its
-    /// columns have no statistics to index).
-    pub fn new(bytes: Bytes, rows: usize, metadata: ColumnChunkMetaData) -> Self {
-        EncodedChunk {
+    /// The chunk of `rows` rows whose pages `written` went to `sink` (its
+    /// page writer closed): snappy, `RLE` levels, a dictionary page first
+    /// when `dictionary` and then `RLE_DICTIONARY` data pages, else `PLAIN`
+    /// ones. No bloom filter or page indexes (no page statistics to index).
+    pub fn finish(
+        column: ColumnDescPtr,
+        sink: TrackedWrite<Vec<u8>>,
+        written: &[PageWriteSpec],
+        rows: usize,
+        dictionary: bool,
+        statistics: Option<Statistics>,
+    ) -> Result<Self> {
+        let bytes = Bytes::from(sink.into_inner()?);
+        let data_pages = written.len() - usize::from(dictionary);
+        let (encodings, mut page_stats) = if dictionary {
+            (
+                vec![Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY],
+                vec![PageEncodingStats {
+                    page_type: PageType::DICTIONARY_PAGE,
+                    encoding: Encoding::PLAIN,
+                    count: 1,
+                }],
+            )
+        } else {
+            (vec![Encoding::PLAIN, Encoding::RLE], Vec::new())
+        };
+        page_stats.push(PageEncodingStats {
+            page_type: PageType::DATA_PAGE,
+            encoding: if dictionary {
+                Encoding::RLE_DICTIONARY
+            } else {
+                Encoding::PLAIN
+            },
+            count: data_pages as i32,
+        });
+        let size = |f: fn(&PageWriteSpec) -> usize| written.iter().map(f).sum::<usize>() as i64;
+        let mut metadata = ColumnChunkMetaData::builder(column)
+            .set_compression(Compression::SNAPPY)
+            .set_encodings(encodings)
+            .set_page_encoding_stats(page_stats)
+            .set_num_values(rows as i64)
+            .set_total_compressed_size(size(|p| p.compressed_size))
+            .set_total_uncompressed_size(size(|p| p.uncompressed_size))
+            .set_dictionary_page_offset(dictionary.then_some(0))
+            .set_data_page_offset(written[usize::from(dictionary)].offset as i64);
+        if let Some(statistics) = statistics {
+            metadata = metadata.set_statistics(statistics);
+        }
+        Ok(EncodedChunk {
             close: ColumnCloseResult {
                 bytes_written: bytes.len() as u64,
                 rows_written: rows as u64,
-                metadata,
+                metadata: metadata.build()?,
                 bloom_filter: None,
                 column_index: None,
                 offset_index: None,
             },
             bytes,
-        }
+        })
     }
 }
 

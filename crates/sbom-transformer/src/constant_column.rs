@@ -12,12 +12,10 @@
 //! (min = max = the value) that cost nothing, so readers can prune a file by
 //! account, region, repository or digest.
 
-use bytes::Bytes;
-use parquet::basic::{Compression, Encoding, PageType};
+use parquet::basic::Encoding;
 use parquet::column::page::{Page, PageWriteSpec, PageWriter};
 use parquet::data_type::ByteArray;
 use parquet::errors::{ParquetError, Result};
-use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
 use parquet::file::statistics::Statistics;
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
@@ -106,15 +104,6 @@ pub fn encode(
         statistics: None,
     })?);
     pages.close()?;
-    let bytes = Bytes::from(sink.into_inner()?);
-
-    let data_page = written.last().expect("a data page is written");
-    let size = |f: fn(&PageWriteSpec) -> usize| written.iter().map(f).sum::<usize>() as i64;
-    let stats = |page_type, encoding| PageEncodingStats {
-        page_type,
-        encoding,
-        count: 1,
-    };
     let nulls = if present { 0 } else { rows as u64 };
     let statistics = match value {
         Constant::Text(text) => {
@@ -123,30 +112,5 @@ pub fn encode(
         }
         Constant::Int64(n) => Statistics::int64(Some(n), Some(n), None, Some(0), false),
     };
-    let (encodings, encoding_stats) = if present {
-        (
-            vec![Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY],
-            vec![
-                stats(PageType::DICTIONARY_PAGE, Encoding::PLAIN),
-                stats(PageType::DATA_PAGE, Encoding::RLE_DICTIONARY),
-            ],
-        )
-    } else {
-        (
-            vec![Encoding::PLAIN, Encoding::RLE],
-            vec![stats(PageType::DATA_PAGE, Encoding::PLAIN)],
-        )
-    };
-    let metadata = ColumnChunkMetaData::builder(column)
-        .set_compression(Compression::SNAPPY)
-        .set_encodings(encodings)
-        .set_page_encoding_stats(encoding_stats)
-        .set_num_values(rows as i64)
-        .set_total_compressed_size(size(|p| p.compressed_size))
-        .set_total_uncompressed_size(size(|p| p.uncompressed_size))
-        .set_dictionary_page_offset(dictionary.is_some().then_some(0))
-        .set_data_page_offset(data_page.offset as i64)
-        .set_statistics(statistics)
-        .build()?;
-    Ok(EncodedChunk::new(bytes, rows, metadata))
+    EncodedChunk::finish(column, sink, &written, rows, present, Some(statistics))
 }

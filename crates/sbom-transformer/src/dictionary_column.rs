@@ -16,11 +16,9 @@
 use std::borrow::Cow;
 use std::hash::BuildHasher;
 
-use bytes::Bytes;
-use parquet::basic::{Compression, Encoding, PageType};
+use parquet::basic::Encoding;
 use parquet::column::page::{Page, PageWriteSpec, PageWriter};
 use parquet::errors::{ParquetError, Result};
-use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
@@ -82,35 +80,7 @@ pub fn encode<'v>(
         })?);
     }
     pages.close()?;
-    let bytes = Bytes::from(sink.into_inner()?);
-
-    let size = |f: fn(&PageWriteSpec) -> usize| written.iter().map(f).sum::<usize>() as i64;
-    let metadata = ColumnChunkMetaData::builder(column)
-        .set_compression(Compression::SNAPPY)
-        .set_encodings(vec![
-            Encoding::PLAIN,
-            Encoding::RLE,
-            Encoding::RLE_DICTIONARY,
-        ])
-        .set_page_encoding_stats(vec![
-            PageEncodingStats {
-                page_type: PageType::DICTIONARY_PAGE,
-                encoding: Encoding::PLAIN,
-                count: 1,
-            },
-            PageEncodingStats {
-                page_type: PageType::DATA_PAGE,
-                encoding: Encoding::RLE_DICTIONARY,
-                count: written.len() as i32 - 1,
-            },
-        ])
-        .set_num_values(rows as i64)
-        .set_total_compressed_size(size(|p| p.compressed_size))
-        .set_total_uncompressed_size(size(|p| p.uncompressed_size))
-        .set_dictionary_page_offset(Some(0))
-        .set_data_page_offset(written[1].offset as i64)
-        .build()?;
-    Ok(EncodedChunk::new(bytes, rows, metadata))
+    EncodedChunk::finish(column, sink, &written, rows, true, None)
 }
 
 /// A chunk's distinct values and each row's index among them.
@@ -215,6 +185,7 @@ impl Interner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use std::sync::Arc;
 
     use arrow_array::{Array, ArrayRef, StringArray};

@@ -10,11 +10,9 @@
 //! `PLAIN` values, `RLE` definition levels, snappy, no dictionary and no
 //! statistics (see `tables::writer_properties` for why neither).
 
-use bytes::Bytes;
-use parquet::basic::{Compression, Encoding, PageType};
+use parquet::basic::Encoding;
 use parquet::column::page::{Page, PageWriteSpec, PageWriter};
 use parquet::errors::{ParquetError, Result};
-use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
@@ -63,23 +61,7 @@ pub fn encode<S: AsRef<str>>(
         written.push(page.flush(optional, compressor, &mut pages)?);
     }
     pages.close()?;
-    let bytes = Bytes::from(sink.into_inner()?);
-
-    let size = |f: fn(&PageWriteSpec) -> usize| written.iter().map(f).sum::<usize>() as i64;
-    let metadata = ColumnChunkMetaData::builder(column)
-        .set_compression(Compression::SNAPPY)
-        .set_encodings(vec![Encoding::PLAIN, Encoding::RLE])
-        .set_page_encoding_stats(vec![PageEncodingStats {
-            page_type: PageType::DATA_PAGE,
-            encoding: Encoding::PLAIN,
-            count: written.len() as i32,
-        }])
-        .set_num_values(rows as i64)
-        .set_total_compressed_size(size(|p| p.compressed_size))
-        .set_total_uncompressed_size(size(|p| p.uncompressed_size))
-        .set_data_page_offset(written[0].offset as i64)
-        .build()?;
-    Ok(EncodedChunk::new(bytes, rows, metadata))
+    EncodedChunk::finish(column, sink, &written, rows, false, None)
 }
 
 /// The page being filled: room for its levels, its `PLAIN` values, and

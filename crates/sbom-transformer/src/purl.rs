@@ -12,7 +12,7 @@ pub fn package_type(purl: &str) -> Option<Cow<'_, str>> {
     let rest = purl.strip_prefix("pkg:")?.trim_start_matches('/');
     // A byte loop, not `find`: the type is a few bytes, and `find`'s memchr
     // set-up was most of this function's cost (13 of 23 M instructions for
-    // a 100 k-package SBOM).
+    // the bench's 100 k-package SBOM; callgrind, BENCHMARKS.md session 8).
     let end = rest.bytes().position(|b| b == b'/')?;
     let ty = &rest[..end];
     if ty.is_empty() {

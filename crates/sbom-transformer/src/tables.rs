@@ -132,31 +132,21 @@ pub fn write_tables<'r>(
     let finding_version = |i: usize| borrowed(packages[findings[i].package].version.as_deref());
     let finding_id = |i: usize| borrowed(Some(&findings[i].id));
     let severity = |i: usize| borrowed(findings[i].severity.as_deref());
-    let sbom_sources: Vec<Source<'_>> = SBOM_SCHEMA
-        .fields()
-        .iter()
-        .map(|f| match (image_level(f.name()), f.name().as_str()) {
-            (Some(value), _) => Source::Constant(value),
-            (None, "package") => Source::Plain(&name),
-            (None, "purl") => Source::Plain(&purl),
-            (None, "sourceinfo") => Source::Plain(&source_info),
-            (None, "packageversion") => Source::Dictionary(&version),
-            (None, "packagetype") => Source::Dictionary(&package_type),
-            (None, other) => unreachable!("sbom column {other} has no source"),
-        })
-        .collect();
-    let cve_sources: Vec<Source<'_>> = CVE_SCHEMA
-        .fields()
-        .iter()
-        .map(|f| match (image_level(f.name()), f.name().as_str()) {
-            (Some(value), _) => Source::Constant(value),
-            (None, "package") => Source::Dictionary(&finding_package),
-            (None, "packageversion") => Source::Dictionary(&finding_version),
-            (None, "cve") => Source::Dictionary(&finding_id),
-            (None, "severity") => Source::Dictionary(&severity),
-            (None, _) => Source::Arrow,
-        })
-        .collect();
+    let sbom_sources = sources(&SBOM_SCHEMA, image_level, |column| match column {
+        "package" => Source::Plain(&name),
+        "purl" => Source::Plain(&purl),
+        "sourceinfo" => Source::Plain(&source_info),
+        "packageversion" => Source::Dictionary(&version),
+        "packagetype" => Source::Dictionary(&package_type),
+        other => unreachable!("sbom column {other} has no source"),
+    });
+    let cve_sources = sources(&CVE_SCHEMA, image_level, |column| match column {
+        "package" => Source::Dictionary(&finding_package),
+        "packageversion" => Source::Dictionary(&finding_version),
+        "cve" => Source::Dictionary(&finding_id),
+        "severity" => Source::Dictionary(&severity),
+        _ => Source::Arrow,
+    });
     // One snappy buffer for every page of both files: it is grown (and
     // zeroed) once, to the largest page, instead of once per column.
     let mut compressor = PageCompressor::default();
@@ -187,6 +177,20 @@ pub fn write_tables<'r>(
         sbom_rows: sbom.packages.len(),
         cve_rows: sbom.findings.len(),
     })
+}
+
+/// Each column's source in schema order: constant when the image gives its
+/// value, else what `varying` says for its name.
+fn sources<'a>(
+    schema: &SchemaRef,
+    image_level: impl Fn(&str) -> Option<Constant<'a>>,
+    varying: impl Fn(&str) -> Source<'a>,
+) -> Vec<Source<'a>> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| image_level(f.name()).map_or_else(|| varying(f.name()), Source::Constant))
+        .collect()
 }
 
 /// Where a column's values come from, and so which encoder writes them.
