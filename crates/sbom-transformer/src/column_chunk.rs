@@ -133,6 +133,8 @@ pub fn push_plain(out: &mut Vec<u8>, column: &ColumnDescPtr, text: &str) -> Resu
             text.len()
         ))
     })?;
+    // One capacity check for both parts.
+    out.reserve(4 + text.len());
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(text.as_bytes());
     Ok(())

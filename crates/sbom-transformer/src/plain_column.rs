@@ -40,6 +40,9 @@ pub fn encode<S: AsRef<str>>(
     for value in values {
         match value {
             Some(text) => {
+                if page.raw.len() == LEVELS_ROOM && written.is_empty() {
+                    page.reserve(rows, text.as_ref().len());
+                }
                 push_plain(&mut page.raw, &column, text.as_ref())?;
                 page.present.push(true);
             }
@@ -77,6 +80,16 @@ impl PageBuffer {
             raw: vec![0; LEVELS_ROOM],
             present: Vec::new(),
         }
+    }
+
+    /// Room for the first page, guessed from its first value: regrowing a
+    /// page buffer from empty (each time a reallocation and a copy) is
+    /// avoided, and a misjudged first value only means some regrowth.
+    fn reserve(&mut self, rows: usize, first_len: usize) {
+        let rows = rows.min(PAGE_ROWS);
+        self.raw
+            .reserve(((4 + first_len) * rows).min(PAGE_BYTES + PAGE_BYTES / 8));
+        self.present.reserve(rows);
     }
 
     /// Writes the page (definition levels, then values) and starts the

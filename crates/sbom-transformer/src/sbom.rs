@@ -157,6 +157,17 @@ pub struct SpdxPackages<'a> {
 }
 
 impl<'a> SpdxPackages<'a> {
+    /// Room for the packages of `bytes` of SPDX text: Inspector writes
+    /// about 400 bytes a package, so the vector is not regrown (and copied)
+    /// a dozen times. A document of mostly other members over-reserves by
+    /// at most a quarter of its size (96-byte rows at one per 400 bytes).
+    pub fn for_bytes(bytes: usize) -> Self {
+        SpdxPackages {
+            packages: Vec::with_capacity(bytes / 400),
+            ..Default::default()
+        }
+    }
+
     /// Adds one document package (and its findings), as it is read.
     pub fn push(&mut self, p: SpdxPackage<'a>) {
         let refs = p.external_refs.unwrap_or_default();

@@ -105,7 +105,7 @@ impl<'a> Reader<'a> {
     }
 
     fn packages(&mut self) -> Read<SpdxPackages<'a>> {
-        let mut out = SpdxPackages::default();
+        let mut out = SpdxPackages::for_bytes(self.b.len() - self.i);
         self.elements(|r| {
             out.push(r.package()?);
             Ok(())
@@ -292,6 +292,13 @@ impl<'a> Reader<'a> {
     /// Skips one JSON value of any depth (serde_json's `ignore_value` has no
     /// depth limit either, so neither may this: it keeps its own stack).
     fn skip_value(&mut self) -> Read<()> {
+        // Most skipped members are a string or `false` (`downloadLocation`,
+        // `SPDXID`, `filesAnalyzed`: three a package): no container loop.
+        match self.peek()? {
+            b'"' => return self.string().map(drop),
+            b'f' => return self.literal(b"false"),
+            _ => {}
+        }
         // The open containers: true for an object.
         let mut open: Vec<bool> = Vec::new();
         loop {
