@@ -133,7 +133,7 @@ pub fn push_plain(out: &mut Vec<u8>, column: &ColumnDescPtr, text: &str) -> Resu
             text.len()
         ))
     })?;
-    // One capacity check for both parts.
+    // Room for both parts at once: at most one reallocation per value.
     out.reserve(4 + text.len());
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(text.as_bytes());

@@ -82,13 +82,18 @@ impl PageBuffer {
         }
     }
 
-    /// Room for the first page, guessed from its first value: regrowing a
-    /// page buffer from empty (each time a reallocation and a copy) is
-    /// avoided, and a misjudged first value only means some regrowth.
+    /// Room for the first page, guessed from its first value, so the buffer
+    /// is not regrown (a reallocation and a copy each time) from empty; a
+    /// misjudged first value only means some regrowth. A page is flushed
+    /// once its values pass [`PAGE_BYTES`], so that bounds the guess.
     fn reserve(&mut self, rows: usize, first_len: usize) {
         let rows = rows.min(PAGE_ROWS);
-        self.raw
-            .reserve(((4 + first_len) * rows).min(PAGE_BYTES + PAGE_BYTES / 8));
+        self.raw.reserve(
+            first_len
+                .saturating_add(4)
+                .saturating_mul(rows)
+                .min(PAGE_BYTES),
+        );
         self.present.reserve(rows);
     }
 

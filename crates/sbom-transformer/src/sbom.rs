@@ -160,7 +160,7 @@ impl<'a> SpdxPackages<'a> {
     /// Room for the packages of `bytes` of SPDX text: Inspector writes
     /// about 400 bytes a package, so the vector is not regrown (and copied)
     /// a dozen times. A document of mostly other members over-reserves by
-    /// at most a quarter of its size (96-byte rows at one per 400 bytes).
+    /// at most a quarter of its size (a test holds the row size to that).
     pub fn for_bytes(bytes: usize) -> Self {
         SpdxPackages {
             packages: Vec::with_capacity(bytes / 400),
@@ -410,6 +410,19 @@ pub fn platform_in_namespace(namespace: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn for_bytes_reserves_at_most_a_quarter_of_the_document() {
+        for bytes in [0, 399, 400, 41_000_000] {
+            let reserved = SpdxPackages::for_bytes(bytes).packages.capacity()
+                * std::mem::size_of::<Package<'_>>();
+            assert!(
+                reserved <= bytes / 4,
+                "{reserved} bytes for a {bytes}-byte document"
+            );
+        }
+        assert!(SpdxPackages::for_bytes(41_000_000).packages.capacity() >= 100_000);
+    }
 
     #[test]
     fn platform_from_namespaces() {
