@@ -24,12 +24,11 @@ mod compile;
 mod cursor;
 mod decimal;
 mod direct;
-mod render;
 mod scan;
 mod time;
 mod walk;
+mod write;
 
-use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::sync::Arc;
 
@@ -314,14 +313,15 @@ pub fn decode_for(
     decode_inner(payload, writer, reader, confluent)
 }
 
-/// A decoded datum, ready to serialize: Avro bytes already checked against the compiled writer
-/// schema and rendered while they are serialized (no intermediate value), or a JSON value
-/// (reader schemas, the apache-avro path).
+/// A decoded datum, ready to serialize: JSON text written straight from the checked Avro bytes
+/// (no intermediate value), or a JSON value (reader schemas, the apache-avro path).
 pub struct Decoded<'a>(Repr<'a>);
 
 enum Repr<'a> {
     Json(serde_json::Value),
-    Avro {
+    Text {
+        text: String,
+        /// Kept to build the value for masking ([`Decoded::into_json`]).
         program: &'a compile::Program,
         payload: &'a [u8],
     },
@@ -337,9 +337,18 @@ impl Decoded<'_> {
     pub fn into_json(self) -> serde_json::Value {
         match self.0 {
             Repr::Json(v) => v,
-            Repr::Avro { program, payload } => {
-                direct::decode(program, payload).expect("a checked datum decodes as it checked")
-            }
+            Repr::Text {
+                program, payload, ..
+            } => direct::decode(program, payload).expect("a written datum decodes as it wrote"),
+        }
+    }
+
+    /// The datum's compact JSON text, when it was written as text: what serializing it gives,
+    /// for writers that copy it into their output instead.
+    pub fn json_text(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Text { text, .. } => Some(text),
+            Repr::Json(_) => None,
         }
     }
 }
@@ -348,25 +357,16 @@ impl serde::Serialize for Decoded<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match &self.0 {
             Repr::Json(v) => v.serialize(s),
-            Repr::Avro { program, payload } => {
-                let pos = Cell::new(0);
-                let scratch = RefCell::new(String::new());
-                render::Value {
-                    nodes: &program.nodes,
-                    node: program.root,
-                    buf: payload,
-                    pos: &pos,
-                    scratch: &scratch,
-                }
-                .serialize(s)
-            }
+            // The parsed path (the `decode` command) only; the hot path copies the text.
+            Repr::Text { text, .. } => serde_json::value::RawValue::from_string(text.clone())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
         }
     }
 }
 
-/// Like [`decode_for`], but a datum the direct decoder handles is only checked here and
-/// rendered when serialized: the output record's serializer receives its values as they are
-/// read. Errors are [`decode_for`]'s, exactly.
+/// Like [`decode_for`], but a datum the direct decoder handles is written as JSON text while it
+/// is checked, for the output record to copy. Errors are [`decode_for`]'s, exactly.
 pub fn decode_for_output<'a>(
     schema: &SchemaRef,
     payload: &'a [u8],
@@ -376,8 +376,14 @@ pub fn decode_for_output<'a>(
     let confluent = !matches!(schema, SchemaRef::GlueVersion(_));
     match direct_program(payload, writer, reader, confluent) {
         Some(program) => {
-            direct::check(program, payload)?;
-            Ok(Decoded(Repr::Avro { program, payload }))
+            // Room for the usual expansion (base64, quotes, formatted logical types).
+            let mut text = String::with_capacity(payload.len() * 4 + 16);
+            write::write(program, payload, &mut text)?;
+            Ok(Decoded(Repr::Text {
+                text,
+                program,
+                payload,
+            }))
         }
         None => decode_inner(payload, writer, reader, confluent).map(Decoded::json),
     }

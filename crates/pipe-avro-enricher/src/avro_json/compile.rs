@@ -37,7 +37,7 @@ pub(super) enum Node {
         fullname: String,
     },
     Union(Vec<NodeId>),
-    Record(Vec<(String, NodeId)>),
+    Record(Vec<Field>),
     Array {
         items: NodeId,
         /// Whether an item can occupy no bytes (then the empty-item budget applies).
@@ -58,6 +58,15 @@ pub(super) enum Node {
         utc: bool,
     },
     Duration,
+}
+
+/// A record field: its name, the name as the JSON writer emits it, and its type.
+#[derive(Debug)]
+pub(super) struct Field {
+    pub(super) name: String,
+    /// `"name":` as serde_json escapes it, written as is for every record.
+    pub(super) key: String,
+    pub(super) node: NodeId,
 }
 
 #[derive(Debug)]
@@ -159,7 +168,13 @@ impl Compiler<'_, '_> {
                 return self.named(&r.name, ns, |c, inner_ns| {
                     let mut fields = Vec::with_capacity(r.fields.len());
                     for f in &r.fields {
-                        fields.push((f.name.clone(), c.node(&f.schema, inner_ns)?));
+                        let mut key = serde_json::to_string(&f.name).ok()?;
+                        key.push(':');
+                        fields.push(Field {
+                            name: f.name.clone(),
+                            key,
+                            node: c.node(&f.schema, inner_ns)?,
+                        });
                     }
                     Some(Node::Record(fields))
                 });

@@ -21,11 +21,6 @@ impl<'a> Cursor<'a> {
         self.pos
     }
 
-    /// Moves to `pos` (at most the end).
-    pub(super) fn seek(&mut self, pos: usize) {
-        self.pos = pos.min(self.buf.len());
-    }
-
     pub(super) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }

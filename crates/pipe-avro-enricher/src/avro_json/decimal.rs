@@ -10,23 +10,40 @@ pub(super) const MAX_DECIMAL_SCALE: i64 = 4096;
 /// Render `unscaled × 10^-scale` with exactly `scale` fractional digits (`scale` ≤ 0: an integer
 /// with `-scale` trailing zeros).
 pub(super) fn format_decimal(twos_complement_be: &[u8], scale: i64) -> Result<String, String> {
+    let mut out = String::new();
+    push_decimal(&mut out, twos_complement_be, scale)?;
+    Ok(out)
+}
+
+/// [`format_decimal`] appended to `out` (nothing appended on error).
+pub(super) fn push_decimal(
+    out: &mut String,
+    twos_complement_be: &[u8],
+    scale: i64,
+) -> Result<(), String> {
     check_decimal(twos_complement_be, scale)?;
     let negative = twos_complement_be.first().is_some_and(|b| b & 0x80 != 0);
+    let mut small = itoa::Buffer::new();
+    let big;
     let digits = if twos_complement_be.len() <= 8 {
         // Fits an i64 (the common case): no big-number arithmetic, no 128-bit division.
         let mut wide = [if negative { 0xff } else { 0 }; 8];
         wide[8 - twos_complement_be.len()..].copy_from_slice(twos_complement_be);
-        i64::from_be_bytes(wide).unsigned_abs().to_string()
+        small.format(i64::from_be_bytes(wide).unsigned_abs())
     } else if twos_complement_be.len() <= 16 {
         let mut wide = [if negative { 0xff } else { 0 }; 16];
         wide[16 - twos_complement_be.len()..].copy_from_slice(twos_complement_be);
-        i128::from_be_bytes(wide).unsigned_abs().to_string()
-    } else if negative {
-        to_base10(&negate(twos_complement_be))
+        small.format(i128::from_be_bytes(wide).unsigned_abs())
     } else {
-        to_base10(twos_complement_be)
+        big = if negative {
+            to_base10(&negate(twos_complement_be))
+        } else {
+            to_base10(twos_complement_be)
+        };
+        big.as_str()
     };
-    Ok(place_point(&digits, negative, scale))
+    place_point(out, digits, negative, scale);
+    Ok(())
 }
 
 /// Whether [`format_decimal`] renders this value (its only errors are these limits).
@@ -45,10 +62,10 @@ pub(super) fn check_decimal(twos_complement_be: &[u8], scale: i64) -> Result<(),
     Ok(())
 }
 
-/// Sign, digits and decimal point, built in one string.
-fn place_point(digits: &str, negative: bool, scale: i64) -> String {
+/// Sign, digits and decimal point, appended to `out`.
+fn place_point(out: &mut String, digits: &str, negative: bool, scale: i64) {
     let is_zero = digits == "0";
-    let mut out = String::with_capacity(digits.len() + scale.unsigned_abs() as usize + 3);
+    out.reserve(digits.len() + scale.unsigned_abs() as usize + 3);
     if negative && !is_zero {
         out.push('-');
     }
@@ -57,7 +74,7 @@ fn place_point(digits: &str, negative: bool, scale: i64) -> String {
         let scale = scale as usize;
         if digits.len() <= scale {
             out.push_str("0.");
-            zeros(&mut out, scale - digits.len());
+            zeros(out, scale - digits.len());
             out.push_str(digits);
         } else {
             let (int, frac) = digits.split_at(digits.len() - scale);
@@ -68,10 +85,9 @@ fn place_point(digits: &str, negative: bool, scale: i64) -> String {
     } else {
         out.push_str(digits);
         if scale < 0 && !is_zero {
-            zeros(&mut out, scale.unsigned_abs() as usize);
+            zeros(out, scale.unsigned_abs() as usize);
         }
     }
-    out
 }
 
 /// Two's-complement negation (invert, add one); the result is the unsigned magnitude.

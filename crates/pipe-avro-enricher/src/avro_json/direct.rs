@@ -28,16 +28,9 @@ pub(super) fn decode(program: &Program, payload: &[u8]) -> Result<Json, DecodeEr
 }
 
 /// Check one datum filling all of `payload` as [`decode`] would, building nothing: what
-/// [`super::render`] relies on before it serializes the datum.
+/// `write.rs` falls back on to report why it stopped.
 pub(super) fn check(program: &Program, payload: &[u8]) -> Result<(), DecodeError> {
     walk::<Skip>(program, payload)
-}
-
-/// Where the value of `node` that starts `buf` ends, for data [`check`] accepted.
-pub(super) fn skip(nodes: &[Node], node: NodeId, buf: &[u8]) -> Result<usize, DecodeError> {
-    let mut d = Decoder::<Skip>::new(nodes, buf);
-    d.value(node, &mut Path::default())?;
-    Ok(d.cur.pos())
 }
 
 fn walk<B: Build>(program: &Program, payload: &[u8]) -> Result<B::V, DecodeError> {
@@ -302,9 +295,9 @@ impl<'a, 'n, B: Build> Decoder<'a, 'n, B> {
             Node::Record(fields) => {
                 self.enter(path)?;
                 let mut out = B::record(fields.len());
-                for (name, node) in fields {
-                    path.push(Seg::Field(name));
-                    let v = match self.value(*node, path) {
+                for field in fields {
+                    path.push(Seg::Field(&field.name));
+                    let v = match self.value(field.node, path) {
                         Ok(v) => v,
                         Err(e) => {
                             self.depth -= 1;
@@ -312,7 +305,7 @@ impl<'a, 'n, B: Build> Decoder<'a, 'n, B> {
                         }
                     };
                     path.pop();
-                    B::field(&mut out, name, v);
+                    B::field(&mut out, &field.name, v);
                 }
                 self.depth -= 1;
                 B::end_record(out)

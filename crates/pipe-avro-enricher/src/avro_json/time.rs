@@ -69,13 +69,19 @@ pub(super) fn push_timestamp(out: &mut String, ticks: i64, unit: Unit, utc: bool
 /// `time-millis` / `time-micros`: time of day. Values outside one day violate the logical type
 /// and are reported rather than wrapped.
 pub(super) fn time_of_day(ticks: i64, unit: Unit) -> Result<String, String> {
+    let mut out = String::with_capacity(16);
+    push_time_of_day(&mut out, ticks, unit)?;
+    Ok(out)
+}
+
+/// [`time_of_day`] appended to `out` (nothing appended on error).
+pub(super) fn push_time_of_day(out: &mut String, ticks: i64, unit: Unit) -> Result<(), String> {
     check_time_of_day(ticks, unit)?;
     let per_second = unit.per_second();
-    let mut out = String::with_capacity(16);
-    push_hms(&mut out, ticks / per_second);
+    push_hms(out, ticks / per_second);
     out.push('.');
-    push_padded(&mut out, (ticks % per_second).unsigned_abs(), unit.digits());
-    Ok(out)
+    push_padded(out, (ticks % per_second).unsigned_abs(), unit.digits());
+    Ok(())
 }
 
 /// Whether [`time_of_day`] renders this value.
@@ -129,7 +135,8 @@ fn push_padded(out: &mut String, mut v: u64, width: usize) {
         v /= 10;
     }
     let start = start.min(buf.len() - width.min(buf.len()));
-    out.extend(buf[start..].iter().map(|&b| char::from(b)));
+    // One copy instead of a push per digit (this runs several times per timestamp).
+    out.push_str(std::str::from_utf8(&buf[start..]).expect("ASCII digits"));
 }
 
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day) in the
