@@ -111,13 +111,16 @@ fn main() {
     println!("{:<20} {:<34} {:>10}", "schema", "step", "ns/record");
     for (name, records, schema) in &cases {
         let writer = WriterSchema::parse(schema, &[]).unwrap();
-        // `cargo bench --bench enrich -- <text>` times only the steps whose name contains it
-        // (e.g. `raw` under `perf record`).
+        // `cargo bench --bench enrich -- <text>` times only the steps whose "schema step" name
+        // contains it (e.g. `raw` or `wide-30-fields raw` under `perf record`).
         let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
         macro_rules! row {
             ($step:expr, $time:expr $(,)?) => {
                 let step: &str = $step;
-                if only.as_deref().is_none_or(|o| step.contains(o)) {
+                if only
+                    .as_deref()
+                    .is_none_or(|o| format!("{name} {}", step.trim()).contains(o))
+                {
                     let ns_per_batch: f64 = $time;
                     println!(
                         "{name:<20} {step:<34} {:>10.0}",

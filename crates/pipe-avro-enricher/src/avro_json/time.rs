@@ -55,15 +55,17 @@ pub(super) fn push_timestamp(out: &mut String, ticks: i64, unit: Unit, utc: bool
     let fraction = ticks.rem_euclid(per_second);
     let days = seconds.div_euclid(SECONDS_PER_DAY);
     let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
-    // Built in place (no `format!`): this runs for every timestamp of every record.
-    push_date(out, days);
-    out.push('T');
-    push_hms(out, second_of_day);
-    out.push('.');
-    push_padded(out, fraction.unsigned_abs(), unit.digits());
+    // Built on the stack and appended once: this runs for every timestamp of every record.
+    let mut text = Ascii::default();
+    text.date(days);
+    text.byte(b'T');
+    text.hms(second_of_day);
+    text.byte(b'.');
+    text.padded(fraction.unsigned_abs(), unit.digits());
     if utc {
-        out.push('Z');
+        text.byte(b'Z');
     }
+    out.push_str(text.as_str());
 }
 
 /// `time-millis` / `time-micros`: time of day. Values outside one day violate the logical type
@@ -78,9 +80,11 @@ pub(super) fn time_of_day(ticks: i64, unit: Unit) -> Result<String, String> {
 pub(super) fn push_time_of_day(out: &mut String, ticks: i64, unit: Unit) -> Result<(), String> {
     check_time_of_day(ticks, unit)?;
     let per_second = unit.per_second();
-    push_hms(out, ticks / per_second);
-    out.push('.');
-    push_padded(out, (ticks % per_second).unsigned_abs(), unit.digits());
+    let mut text = Ascii::default();
+    text.hms(ticks / per_second);
+    text.byte(b'.');
+    text.padded((ticks % per_second).unsigned_abs(), unit.digits());
+    out.push_str(text.as_str());
     Ok(())
 }
 
@@ -102,41 +106,79 @@ pub(super) fn check_time_of_day(ticks: i64, unit: Unit) -> Result<(), String> {
 
 /// [`date`] appended to `out`.
 pub(super) fn push_date(out: &mut String, days: i64) {
-    let (y, m, d) = civil_from_days(days);
-    if (0..=9999).contains(&y) {
-        push_padded(out, y.unsigned_abs(), 4);
-    } else {
-        // ISO 8601 expanded year: a sign and at least six digits.
-        out.push(if y < 0 { '-' } else { '+' });
-        push_padded(out, y.unsigned_abs(), 6);
-    }
-    out.push('-');
-    push_padded(out, u64::from(m), 2);
-    out.push('-');
-    push_padded(out, u64::from(d), 2);
+    let mut text = Ascii::default();
+    text.date(days);
+    out.push_str(text.as_str());
 }
 
-fn push_hms(out: &mut String, second_of_day: i64) {
-    let s = second_of_day.unsigned_abs();
-    push_padded(out, s / 3600, 2);
-    out.push(':');
-    push_padded(out, s / 60 % 60, 2);
-    out.push(':');
-    push_padded(out, s % 60, 2);
+/// Date and time text assembled on the stack. The longest it holds is a timestamp with an
+/// expanded year: sign, up to 19 digits, `-MM-DDTHH:MM:SS.`, 9 digits, `Z` (47 bytes).
+struct Ascii {
+    buf: [u8; 48],
+    len: usize,
 }
 
-/// `v` in decimal, zero-padded to at least `width` digits.
-fn push_padded(out: &mut String, mut v: u64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut start = buf.len();
-    while v > 0 {
-        start -= 1;
-        buf[start] = b'0' + (v % 10) as u8;
-        v /= 10;
+impl Default for Ascii {
+    fn default() -> Self {
+        Ascii {
+            buf: [0; 48],
+            len: 0,
+        }
     }
-    let start = start.min(buf.len() - width.min(buf.len()));
-    // One copy instead of a push per digit (this runs several times per timestamp).
-    out.push_str(std::str::from_utf8(&buf[start..]).expect("ASCII digits"));
+}
+
+impl Ascii {
+    fn byte(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    /// `v` in decimal, zero-padded to at least `width` digits.
+    fn padded(&mut self, mut v: u64, width: usize) {
+        if width == 2 && v < 100 {
+            self.byte(b'0' + (v / 10) as u8);
+            self.byte(b'0' + (v % 10) as u8);
+            return;
+        }
+        let mut digits = [b'0'; 20];
+        let mut start = digits.len();
+        while v > 0 {
+            start -= 1;
+            digits[start] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        let digits = &digits[start.min(20 - width.min(20))..];
+        self.buf[self.len..self.len + digits.len()].copy_from_slice(digits);
+        self.len += digits.len();
+    }
+
+    fn date(&mut self, days: i64) {
+        let (y, m, d) = civil_from_days(days);
+        if (0..=9999).contains(&y) {
+            self.padded(y.unsigned_abs(), 4);
+        } else {
+            // ISO 8601 expanded year: a sign and at least six digits.
+            self.byte(if y < 0 { b'-' } else { b'+' });
+            self.padded(y.unsigned_abs(), 6);
+        }
+        self.byte(b'-');
+        self.padded(u64::from(m), 2);
+        self.byte(b'-');
+        self.padded(u64::from(d), 2);
+    }
+
+    fn hms(&mut self, second_of_day: i64) {
+        let s = second_of_day.unsigned_abs();
+        self.padded(s / 3600, 2);
+        self.byte(b':');
+        self.padded(s / 60 % 60, 2);
+        self.byte(b':');
+        self.padded(s % 60, 2);
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).expect("only ASCII is written")
+    }
 }
 
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day) in the

@@ -131,7 +131,14 @@ impl Writer<'_, '_, '_> {
             Node::UuidString => {
                 let s = self.cur.string(path)?;
                 let uuid = uuid::Uuid::parse_str(s).map_err(|_| Stop)?;
-                self.uuid(uuid);
+                if s.len() == uuid::fmt::Hyphenated::LENGTH
+                    && !s.bytes().any(|b| b.is_ascii_uppercase())
+                {
+                    // Already the canonical form (the usual case): copied, not re-encoded.
+                    self.quoted(|out| out.push_str(s));
+                } else {
+                    self.uuid(uuid);
+                }
             }
             Node::UuidBytes => {
                 let b = self.cur.length_prefixed("", path)?;
