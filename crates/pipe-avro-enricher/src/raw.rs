@@ -36,6 +36,11 @@ pub struct Member<'a> {
     pub name_json: &'a str,
     /// The value's JSON text.
     pub value_json: &'a str,
+    /// The name has no escapes (as the scan found), so it is the text inside the quotes.
+    pub plain_name: bool,
+    /// The value is a string without escapes, so its content is the text inside the quotes
+    /// (known from the scan: the long base64 values are not searched a second time).
+    pub plain_string: bool,
 }
 
 impl<'a> Member<'a> {
@@ -49,10 +54,10 @@ impl<'a> Member<'a> {
     pub fn pick<R>(&self, pick: impl Fn(&str) -> Option<R>) -> Option<R> {
         let json = self.name_json;
         pick(&json[1..json.len() - 1]).or_else(|| {
-            if json.contains('\\') {
-                pick(&unquote(json))
-            } else {
+            if self.plain_name {
                 None
+            } else {
+                pick(&unquote(json))
             }
         })
     }
@@ -75,6 +80,7 @@ pub fn parse_batch(event: &RawValue) -> Result<Vec<Element<'_>>, String> {
         text,
         bytes: text.as_bytes(),
         at: 0,
+        plain_string: false,
     };
     if scan.peek() != b'[' {
         let kind = match scan.peek() {
@@ -107,6 +113,8 @@ struct Scan<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    /// Whether the last [`Scan::value`] was a string without escapes.
+    plain_string: bool,
 }
 
 impl<'a> Scan<'a> {
@@ -132,6 +140,7 @@ impl<'a> Scan<'a> {
         loop {
             self.peek();
             let name_json = self.value();
+            let plain_name = self.plain_string;
             self.peek(); // the `:`
             self.at += 1;
             self.peek();
@@ -139,6 +148,8 @@ impl<'a> Scan<'a> {
             members.push(Member {
                 name_json,
                 value_json,
+                plain_name,
+                plain_string: self.plain_string,
             });
             let done = self.peek() == b'}';
             self.at += 1;
@@ -151,14 +162,19 @@ impl<'a> Scan<'a> {
     /// The value starting here, as text; the cursor moves past it.
     fn value(&mut self) -> &'a str {
         let start = self.at;
+        self.plain_string = false;
         match self.bytes.get(start) {
-            Some(b'"') => self.at = self.string_end(start),
+            Some(b'"') => {
+                let (end, escaped) = self.string_end(start);
+                self.at = end;
+                self.plain_string = !escaped;
+            }
             Some(b'{' | b'[') => {
                 let mut depth = 0usize;
                 while let Some(&b) = self.bytes.get(self.at) {
                     match b {
                         b'"' => {
-                            self.at = self.string_end(self.at);
+                            self.at = self.string_end(self.at).0;
                             continue;
                         }
                         b'{' | b'[' => depth += 1,
@@ -186,12 +202,13 @@ impl<'a> Scan<'a> {
         &self.text[start..self.at]
     }
 
-    /// Just past the string that opens at `start`.
-    fn string_end(&self, start: usize) -> usize {
+    /// Just past the string that opens at `start`, and whether it has escapes.
+    fn string_end(&self, start: usize) -> (usize, bool) {
         const ONES: u64 = 0x0101_0101_0101_0101;
         const HIGH: u64 = 0x8080_8080_8080_8080;
         let bytes = self.bytes;
         let mut i = start + 1;
+        let mut escaped = false;
         loop {
             // Eight bytes at a time up to the first quote or backslash (base64 values are long).
             while let Some(chunk) = bytes.get(i..i + 8) {
@@ -206,10 +223,13 @@ impl<'a> Scan<'a> {
                 i += 8;
             }
             match bytes.get(i) {
-                Some(b'"') => return i + 1,
-                Some(b'\\') => i += 2,
+                Some(b'"') => return (i + 1, escaped),
+                Some(b'\\') => {
+                    escaped = true;
+                    i += 2;
+                }
                 Some(_) => i += 1,
-                None => return i,
+                None => return (i, escaped),
             }
         }
     }
@@ -249,7 +269,7 @@ impl Element<'_> {
             // Not an object: the shared check names what it is.
             Element::Other(v) => return RecordFields::parse(v),
         };
-        let mut found: [Option<&str>; 7] = [None; 7];
+        let mut found: [Option<(&str, bool)>; 7] = [None; 7];
         for member in members {
             let slot = member.pick(|name| match name {
                 "eventSourceKey" => Some(0),
@@ -262,20 +282,25 @@ impl Element<'_> {
                 _ => None,
             });
             if let Some(slot) = slot {
-                found[slot] = Some(member.value_json);
+                found[slot] = Some((member.value_json, member.plain_string));
             }
         }
         let [event_source_key, topic, partition, offset, key, value, header_list] = found;
         Ok(RecordFields::assemble(
             raw_string("eventSourceKey", event_source_key)?,
             raw_string("topic", topic)?,
-            raw_integer("partition", partition)?,
-            raw_integer("offset", offset)?,
+            raw_integer("partition", text(partition))?,
+            raw_integer("offset", text(offset))?,
             raw_string("key", key)?,
             raw_string("value", value)?,
-            raw_headers(header_list)?,
+            raw_headers(text(header_list))?,
         ))
     }
+}
+
+/// A member's JSON text.
+fn text<'a>(member: Option<(&'a str, bool)>) -> Option<&'a str> {
+    member.map(|(json, _)| json)
 }
 
 fn owned_headers(headers: Headers<'_>) -> Headers<'static> {
@@ -290,7 +315,16 @@ fn parsed(json: &str) -> Value {
     serde_json::from_str(json).unwrap_or(Value::Null)
 }
 
-fn raw_string<'a>(field: &str, json: Option<&'a str>) -> Result<Option<Cow<'a, str>>, RecordError> {
+/// A member's value (text, and whether it is a string without escapes) as a string field.
+fn raw_string<'a>(
+    field: &str,
+    member: Option<(&'a str, bool)>,
+) -> Result<Option<Cow<'a, str>>, RecordError> {
+    let json = match member {
+        Some((json, true)) => return Ok(Some(Cow::Borrowed(&json[1..json.len() - 1]))),
+        Some((json, false)) => Some(json),
+        None => None,
+    };
     match json {
         None | Some("null") => Ok(None),
         Some(json) if json.starts_with('"') => Ok(Some(unquote(json))),

@@ -111,6 +111,27 @@ pub(super) fn push_date(out: &mut String, days: i64) {
     out.push_str(text.as_str());
 }
 
+const POWERS_OF_TEN: [u64; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+/// "00" to "99", two bytes each.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
 /// Date and time text assembled on the stack. The longest it holds is a timestamp with an
 /// expanded year: sign, up to 19 digits, `-MM-DDTHH:MM:SS.`, 9 digits, `Z` (47 bytes).
 struct Ascii {
@@ -128,16 +149,30 @@ impl Default for Ascii {
 }
 
 impl Ascii {
+    /// `b` must be ASCII (every caller passes a literal), which [`Ascii::as_str`] relies on.
     fn byte(&mut self, b: u8) {
+        debug_assert!(b.is_ascii());
         self.buf[self.len] = b;
         self.len += 1;
     }
 
     /// `v` in decimal, zero-padded to at least `width` digits.
     fn padded(&mut self, mut v: u64, width: usize) {
-        if width == 2 && v < 100 {
-            self.byte(b'0' + (v / 10) as u8);
-            self.byte(b'0' + (v % 10) as u8);
+        // The usual case (every field of an ordinary timestamp): exactly `width` digits,
+        // written two at a time from the back.
+        if width <= 9 && v < POWERS_OF_TEN[width] {
+            let end = self.len + width;
+            let mut at = end;
+            while at > self.len + 1 {
+                let pair = (v % 100) as usize * 2;
+                self.buf[at - 2..at].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+                v /= 100;
+                at -= 2;
+            }
+            if at > self.len {
+                self.buf[at - 1] = b'0' + v as u8;
+            }
+            self.len = end;
             return;
         }
         let mut digits = [b'0'; 20];
@@ -177,7 +212,9 @@ impl Ascii {
     }
 
     fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).expect("only ASCII is written")
+        // SAFETY: only ASCII is ever written: digits from `padded` and the literal bytes
+        // `byte` receives. (A checked conversion here cost 5% of a wide record's time.)
+        unsafe { std::str::from_utf8_unchecked(&self.buf[..self.len]) }
     }
 }
 
@@ -250,6 +287,17 @@ mod tests {
             civil_from_days(days_from_civil(2100, 3, 1) - 1),
             (2100, 2, 28)
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn padded_is_zero_padded_decimal(v in proptest::prelude::any::<u64>(), small in 0u64..2_000_000_000, width in 0usize..=12) {
+            for v in [v, small, small % 1000] {
+                let mut text = Ascii::default();
+                text.padded(v, width);
+                proptest::prop_assert_eq!(text.as_str(), format!("{v:0width$}"));
+            }
+        }
     }
 
     #[test]
