@@ -204,32 +204,18 @@ impl<'a> Scan<'a> {
 
     /// Just past the string that opens at `start`, and whether it has escapes.
     fn string_end(&self, start: usize) -> (usize, bool) {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGH: u64 = 0x8080_8080_8080_8080;
         let bytes = self.bytes;
         let mut i = start + 1;
         let mut escaped = false;
         loop {
-            // Eight bytes at a time up to the first quote or backslash (base64 values are long).
-            while let Some(chunk) = bytes.get(i..i + 8) {
-                let word = u64::from_le_bytes(chunk.try_into().unwrap_or([b'"'; 8]));
-                let (quote, slash) = (word ^ (ONES * b'"' as u64), word ^ (ONES * b'\\' as u64));
-                let hit =
-                    (quote.wrapping_sub(ONES) & !quote | slash.wrapping_sub(ONES) & !slash) & HIGH;
-                if hit != 0 {
-                    i += hit.trailing_zeros() as usize / 8;
-                    break;
-                }
-                i += 8;
-            }
-            match bytes.get(i) {
-                Some(b'"') => return (i + 1, escaped),
-                Some(b'\\') => {
+            // SIMD search for the closing quote or a backslash (base64 values are long).
+            match memchr::memchr2(b'"', b'\\', &bytes[i.min(bytes.len())..]) {
+                Some(n) if bytes[i + n] == b'"' => return (i + n + 1, escaped),
+                Some(n) => {
                     escaped = true;
-                    i += 2;
+                    i += n + 2;
                 }
-                Some(_) => i += 1,
-                None => return (i, escaped),
+                None => return (bytes.len(), escaped),
             }
         }
     }
