@@ -285,7 +285,7 @@ impl Element<'_> {
 }
 
 /// A member's JSON text.
-fn text<'a>(member: Option<(&'a str, bool)>) -> Option<&'a str> {
+fn text(member: Option<(&str, bool)>) -> Option<&str> {
     member.map(|(json, _)| json)
 }
 
