@@ -161,10 +161,21 @@ impl<S: SchemaSource> Enricher<S> {
     /// [`Enricher::enrich`] for a batch read as raw JSON ([`crate::raw`]): the same records
     /// out and the same dead letters, the output written as one JSON array.
     pub async fn enrich_raw(&self, records: Vec<Element<'_>>) -> Result<RawOutcome, String> {
-        let mut output = Array::default();
+        // Room for every record's members, its value rendered at about three times its base64.
+        let estimate = records
+            .iter()
+            .map(|r| match r {
+                Element::Object(members) => members
+                    .iter()
+                    .map(|m| m.name_json.len() + 2 + m.value_json.len() * 3)
+                    .sum(),
+                Element::Other(_) => 0,
+            })
+            .sum();
+        let mut output = Array::with_capacity(estimate);
         let dead_letters = self.enrich_into(records, &mut output).await?;
         Ok(RawOutcome {
-            records: output.count,
+            records: output.count(),
             output: output.finish(),
             dead_letters,
         })
@@ -183,7 +194,7 @@ impl<S: SchemaSource> Enricher<S> {
         };
         let fast: Option<Vec<_>> = records
             .iter()
-            .map(|r| match self.enrich_one::<R, K>(r, &mut known) {
+            .map(|r| match self.enrich_one::<R, K>(r, &mut known, output) {
                 Err(Failure::Miss { .. }) => None,
                 result => Some(result),
             })
@@ -193,10 +204,12 @@ impl<S: SchemaSource> Enricher<S> {
             // Concurrent on one task: decoding is CPU work, but schema fetches of
             // different ids overlap, and the cache joins fetches of the same id.
             None => {
+                output.discard();
+                let output = &*output;
                 join_all(
                     records
                         .iter()
-                        .map(|r| self.enrich_fetching::<R, K>(r, known.clone())),
+                        .map(|r| self.enrich_fetching::<R, K>(r, known.clone(), output)),
                 )
                 .await
             }
@@ -260,9 +273,10 @@ impl<S: SchemaSource> Enricher<S> {
         &self,
         record: &R,
         mut known: Known<'_>,
+        output: &K,
     ) -> Result<K::Json, Failure> {
         loop {
-            let (schema, field) = match self.enrich_one::<R, K>(record, &mut known) {
+            let (schema, field) = match self.enrich_one::<R, K>(record, &mut known, output) {
                 Err(Failure::Miss { schema, field }) => (schema, field),
                 done => return done,
             };
@@ -286,13 +300,14 @@ impl<S: SchemaSource> Enricher<S> {
         &self,
         record: &R,
         known: &mut Known<'_>,
+        output: &K,
     ) -> Result<K::Json, Failure> {
         let fields = record
             .fields()
             .map_err(|e| record_failure(FailureKind::InvalidRecord, e.to_string(), None))?;
         let original = record.original();
-        let rendered = self.enrich_fields(&fields, known, |output| {
-            K::render(&OutputRecord { original, ..output })
+        let rendered = self.enrich_fields(&fields, known, |record| {
+            output.render(&OutputRecord { original, ..record })
         });
         match rendered {
             Ok(json) => Ok(json),

@@ -2,6 +2,8 @@
 //! raw), one record at a time, into per-record raw values or one response array.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::ops::Range;
 
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -110,11 +112,14 @@ impl serde::Serialize for OutputRecord<'_> {
 
 /// Where decoded records go.
 pub(crate) trait Sink {
-    /// One record serialized.
+    /// One record serialized (or where it was written).
     type Json;
-    fn render(record: &OutputRecord<'_>) -> Result<Self::Json, serde_json::Error>;
+    fn render(&self, record: &OutputRecord<'_>) -> Result<Self::Json, serde_json::Error>;
     fn size(json: &Self::Json) -> usize;
+    /// The record is part of the output.
     fn push(&mut self, json: Self::Json);
+    /// Forgets every record rendered so far (the batch is about to be enriched again).
+    fn discard(&mut self);
 }
 
 /// Each record its own raw value ([`crate::enrich::Outcome::output`]).
@@ -122,7 +127,7 @@ pub(crate) struct Boxed(pub(crate) Vec<Box<RawValue>>);
 
 impl Sink for Boxed {
     type Json = Box<RawValue>;
-    fn render(record: &OutputRecord<'_>) -> Result<Box<RawValue>, serde_json::Error> {
+    fn render(&self, record: &OutputRecord<'_>) -> Result<Box<RawValue>, serde_json::Error> {
         serde_json::value::to_raw_value(record)
     }
     fn size(json: &Box<RawValue>) -> usize {
@@ -131,42 +136,69 @@ impl Sink for Boxed {
     fn push(&mut self, json: Box<RawValue>) {
         self.0.push(json);
     }
+    fn discard(&mut self) {
+        self.0.clear();
+    }
 }
 
-/// All records in one JSON array text ([`crate::enrich::RawOutcome::output`]).
-#[derive(Default)]
+/// All records in one JSON array text ([`crate::enrich::RawOutcome::output`]), written where
+/// they end up: each record is rendered straight after the previous one, and the text becomes
+/// the response as is when the pushed records are the rendered ones in order (the usual case;
+/// otherwise [`Array::finish`] copies the pushed spans out).
 pub(crate) struct Array {
-    text: Vec<u8>,
-    pub(crate) count: usize,
+    /// `[`, then the rendered records, each but the first after a `,`.
+    text: RefCell<Vec<u8>>,
+    /// The pushed records' spans in `text`, in output order.
+    pushed: Vec<Range<usize>>,
+}
+
+impl Array {
+    /// An empty array with room for `bytes` of records.
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        let mut text = Vec::with_capacity(bytes + 2);
+        text.push(b'[');
+        Array {
+            text: RefCell::new(text),
+            pushed: Vec::new(),
+        }
+    }
+
+    /// How many records were pushed.
+    pub(crate) fn count(&self) -> usize {
+        self.pushed.len()
+    }
 }
 
 impl Sink for Array {
-    type Json = Vec<u8>;
-    fn render(record: &OutputRecord<'_>) -> Result<Vec<u8>, serde_json::Error> {
-        let Original::Raw(members) = record.original else {
-            return serde_json::to_vec(record);
+    type Json = Range<usize>;
+    fn render(&self, record: &OutputRecord<'_>) -> Result<Range<usize>, serde_json::Error> {
+        let mut text = self.text.borrow_mut();
+        let mark = text.len();
+        if mark > 1 {
+            text.push(b',');
+        }
+        let start = text.len();
+        let written = match record.original {
+            Original::Raw(members) => write_raw(members, record, &mut text),
+            _ => serde_json::to_writer(&mut *text, record),
         };
-        // Room for the copied members plus the decoded value, so the buffer rarely grows.
-        let estimate: usize = members
-            .iter()
-            .map(|m| m.name_json.len() + 1 + m.value_json.len() * 3)
-            .sum();
-        let mut out = Vec::with_capacity(estimate + 64);
-        write_raw(members, record, &mut out)?;
-        Ok(out)
+        match written {
+            Ok(()) => Ok(start..text.len()),
+            Err(e) => {
+                text.truncate(mark);
+                Err(e)
+            }
+        }
     }
-    fn size(json: &Vec<u8>) -> usize {
+    fn size(json: &Range<usize>) -> usize {
         json.len()
     }
-    fn push(&mut self, json: Vec<u8>) {
-        if self.count == 0 {
-            self.text.reserve(json.len() * 10 + 2);
-            self.text.push(b'[');
-        } else {
-            self.text.push(b',');
-        }
-        self.text.extend_from_slice(&json);
-        self.count += 1;
+    fn push(&mut self, json: Range<usize>) {
+        self.pushed.push(json);
+    }
+    fn discard(&mut self) {
+        self.text.get_mut().truncate(1);
+        self.pushed.clear();
     }
 }
 
@@ -182,9 +214,7 @@ fn write_raw(
         name_json: &str,
         value: &V,
     ) -> Result<(), serde_json::Error> {
-        if out.len() > 1 {
-            out.push(b',');
-        }
+        separate(out);
         out.extend_from_slice(name_json.as_bytes());
         out.push(b':');
         serde_json::to_writer(&mut *out, value)
@@ -198,9 +228,7 @@ fn write_raw(
         match field {
             Field::Decoded(d) => match d.json_text() {
                 Some(text) => {
-                    if out.len() > 1 {
-                        out.push(b',');
-                    }
+                    separate(out);
                     out.extend_from_slice(name_json.as_bytes());
                     out.push(b':');
                     out.extend_from_slice(text.as_bytes());
@@ -209,6 +237,12 @@ fn write_raw(
                 None => entry(out, name_json, field),
             },
             _ => entry(out, name_json, field),
+        }
+    }
+    // A `,` before every member but the first (the record may start anywhere in `out`).
+    fn separate(out: &mut Vec<u8>) {
+        if out.last() != Some(&b'{') {
+            out.push(b',');
         }
     }
     out.push(b'{');
@@ -231,9 +265,7 @@ fn write_raw(
             }
             Some(_) => entry(out, m.name_json, &record.headers)?,
             None => {
-                if out.len() > 1 {
-                    out.push(b',');
-                }
+                separate(out);
                 out.extend_from_slice(m.name_json.as_bytes());
                 out.push(b':');
                 out.extend_from_slice(m.value_json.as_bytes());
@@ -257,17 +289,58 @@ fn write_raw(
 }
 
 impl Array {
-    pub(crate) fn finish(mut self) -> Box<RawValue> {
-        if self.count == 0 {
-            self.text.push(b'[');
+    pub(crate) fn finish(self) -> Box<RawValue> {
+        let mut text = self.text.into_inner();
+        let in_place = self.pushed.iter().enumerate().all(|(i, span)| {
+            span.start
+                == i.checked_sub(1)
+                    .map_or(1, |previous| self.pushed[previous].end + 1)
+        });
+        if in_place {
+            // Records rendered but not pushed (over the output limits) come after the last one.
+            text.truncate(self.pushed.last().map_or(1, |span| span.end));
+        } else {
+            let mut out = Vec::with_capacity(text.len());
+            out.push(b'[');
+            for (i, span) in self.pushed.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(&text[span.clone()]);
+            }
+            text = out;
         }
-        self.text.push(b']');
+        text.push(b']');
         // SAFETY: the text is one JSON array, in UTF-8: brackets and commas around records that
         // `write_raw` or serde_json's serializer wrote, from names and values either serialized
         // by serde_json, written by `avro_json`'s JSON writer (held to serde_json's text by
-        // `tests/pure_fast_path.rs`) or copied from the event (a `RawValue`, so valid JSON, which the batch
-        // scan cuts only at value boundaries, never inside a UTF-8 sequence), with no
+        // `tests/pure_fast_path.rs`) or copied from the event (a `RawValue`, so valid JSON, which
+        // the batch scan cuts only at value boundaries, never inside a UTF-8 sequence), with no
         // surrounding whitespace.
-        unsafe { RawValue::from_string_unchecked(String::from_utf8_unchecked(self.text)) }
+        unsafe { RawValue::from_string_unchecked(String::from_utf8_unchecked(text)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(text: &str, pushed: Vec<Range<usize>>) -> String {
+        let array = Array {
+            text: RefCell::new(text.as_bytes().to_vec()),
+            pushed,
+        };
+        array.finish().get().to_owned()
+    }
+
+    #[test]
+    fn finish_keeps_the_pushed_records_in_push_order() {
+        let text = r#"[{"a":1},{"b":2},{"c":3}"#;
+        // In place, the last record rendered but over the limits.
+        assert_eq!(finished(text, vec![1..8, 9..16]), r#"[{"a":1},{"b":2}]"#);
+        // Rendered out of order (the fetching path) or with one left out: copied out.
+        assert_eq!(finished(text, vec![9..16, 1..8]), r#"[{"b":2},{"a":1}]"#);
+        assert_eq!(finished(text, vec![1..8, 17..24]), r#"[{"a":1},{"c":3}]"#);
+        assert_eq!(finished(text, vec![]), "[]");
     }
 }
