@@ -239,7 +239,8 @@ fn write_raw(
             _ => entry(out, name_json, field),
         }
     }
-    // A `,` before every member but the first (the record may start anywhere in `out`).
+    // A `,` before every member but the first: the record may start anywhere in `out`, and
+    // only its opening brace ends in `{` (no JSON value does).
     fn separate(out: &mut Vec<u8>) {
         if out.last() != Some(&b'{') {
             out.push(b',');

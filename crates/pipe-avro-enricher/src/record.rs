@@ -211,8 +211,9 @@ impl<'a> RecordFields<'a> {
 /// Base64-decodes a key or value field.
 ///
 /// SIMD first (values are the long part of every record); whatever it rejects is decided by
-/// the `base64` crate, whose errors name the offending byte. The SIMD decoder is the stricter
-/// of the two, so both accept the same texts (`simd_and_scalar_base64_agree` below).
+/// the `base64` crate, whose errors name the offending byte. So the answer is always the
+/// `base64` crate's, as long as SIMD accepts nothing that crate rejects and decodes the same
+/// bytes (`simd_and_scalar_base64_agree` below).
 pub fn decode_base64(field: &str, text: &str) -> Result<Vec<u8>, RecordError> {
     let text = text.trim();
     base64_simd::STANDARD

@@ -133,7 +133,7 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
     8081828384858687888990919293949596979899";
 
 /// Date and time text assembled on the stack. The longest it holds is a timestamp with an
-/// expanded year: sign, up to 19 digits, `-MM-DDTHH:MM:SS.`, 9 digits, `Z` (47 bytes).
+/// expanded year: sign, at most 20 digits (a u64), `-MM-DDTHH:MM:SS.`, 9 digits, `Z` (47 bytes).
 struct Ascii {
     buf: [u8; 48],
     len: usize,
@@ -159,7 +159,9 @@ impl Ascii {
     /// `v` in decimal, zero-padded to at least `width` digits.
     fn padded(&mut self, mut v: u64, width: usize) {
         // The usual case (every field of an ordinary timestamp): exactly `width` digits,
-        // written two at a time from the back.
+        // written two at a time from the back. (itoa plus zero padding instead: 8% more
+        // instructions and ~27% slower through the wide-schema handler, callgrind and the
+        // enrich bench, BENCHMARKS.md session 10 review.)
         if width <= 9 && v < POWERS_OF_TEN[width] {
             let end = self.len + width;
             let mut at = end;
@@ -213,7 +215,8 @@ impl Ascii {
 
     fn as_str(&self) -> &str {
         // SAFETY: only ASCII is ever written: digits from `padded` and the literal bytes
-        // `byte` receives. (A checked conversion here cost 5% of a wide record's time.)
+        // `byte` receives. (Checked, these conversions were ~5% of `handle_raw`'s instructions
+        // on the wide schema: callgrind, BENCHMARKS.md session 10.)
         unsafe { std::str::from_utf8_unchecked(&self.buf[..self.len]) }
     }
 }
