@@ -30,114 +30,166 @@ use crate::plain_column;
 /// The dictionary page's limit: the Parquet writer's default.
 const DICTIONARY_BYTES: usize = parquet::file::properties::DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT;
 
-/// Encodes one column chunk of `column` with a row per item of `values`
-/// (iterated twice when the chunk falls back to plain encoding).
+/// Encodes one column chunk of `column` with a row per item of `values`.
 pub fn encode<'v>(
     column: ColumnDescPtr,
-    values: impl ExactSizeIterator<Item = Option<Cow<'v, str>>> + Clone,
+    values: impl ExactSizeIterator<Item = Option<Cow<'v, str>>>,
     compressor: &mut PageCompressor,
 ) -> Result<EncodedChunk> {
-    let rows = values.len();
-    let optional = column.max_def_level() > 0;
-    let Some(dictionary) = Dictionary::build(&column, optional, values.clone())? else {
-        return plain_column::encode(column, values, compressor);
-    };
-
-    let mut sink = TrackedWrite::new(Vec::new());
-    let mut pages = SerializedPageWriter::new(&mut sink);
-    let mut written: Vec<PageWriteSpec> = Vec::with_capacity(1 + rows / PAGE_ROWS + 1);
-    written.push(
-        compressor.write(&mut pages, &dictionary.plain, |buf| Page::DictionaryPage {
-            buf,
-            num_values: dictionary.entries,
-            encoding: Encoding::PLAIN,
-            is_sorted: false,
-        })?,
-    );
-    // Width 1 at least, as for a one-entry dictionary Arrow C++ writes.
-    let width = (u32::BITS - (dictionary.entries - 1).leading_zeros()).max(1) as u8;
-    let mut indices = dictionary.indices.as_slice();
-    let mut raw = Vec::new();
-    for present in dictionary.present.chunks(PAGE_ROWS) {
-        raw.clear();
-        if optional {
-            let mut levels = Vec::with_capacity(levels_bound(present.len()));
-            hybrid(&mut levels, present, 1);
-            raw.extend_from_slice(&(levels.len() as u32).to_le_bytes());
-            raw.extend_from_slice(&levels);
-        }
-        let (page, rest) = indices.split_at(present.iter().filter(|&&p| p).count());
-        indices = rest;
-        raw.push(width);
-        hybrid(&mut raw, page, width);
-        written.push(compressor.write(&mut pages, &raw, |buf| Page::DataPage {
-            buf,
-            num_values: present.len() as u32,
-            encoding: Encoding::RLE_DICTIONARY,
-            def_level_encoding: Encoding::RLE,
-            rep_level_encoding: Encoding::RLE,
-            statistics: None,
-        })?);
+    let mut chunk = DictionaryColumn::new(column, values.len());
+    for value in values {
+        chunk.push(value.as_deref(), compressor)?;
     }
-    pages.close()?;
-    EncodedChunk::finish(column, sink, &written, rows, true, None)
+    chunk.finish(compressor)
+}
+
+/// A column chunk being built a row at a time (see
+/// [`PlainColumn`](plain_column::PlainColumn) for why): the distinct values
+/// and each row's index until the dictionary passes its limit, then a
+/// plain chunk that the rows so far are replayed into.
+pub struct DictionaryColumn {
+    column: ColumnDescPtr,
+    optional: bool,
+    rows: usize,
+    chunk: Chunk,
+}
+
+enum Chunk {
+    Dictionary(Dictionary),
+    Plain(plain_column::PlainColumn),
 }
 
 /// A chunk's distinct values and each row's index among them.
+#[derive(Default)]
 struct Dictionary {
-    /// The distinct values, `PLAIN`-encoded in first-seen order.
-    plain: Vec<u8>,
-    entries: u32,
+    interner: Interner,
     /// Which rows have a value.
     present: Vec<bool>,
     /// The dictionary index of each row that has a value.
     indices: Vec<u32>,
+    /// The row before's index: a run compares with it and skips the hash.
+    last: Option<u32>,
 }
 
-impl Dictionary {
-    /// `None` when the distinct values pass [`DICTIONARY_BYTES`] or there
-    /// are none (a chunk of nulls or of no rows, which plain encoding
-    /// writes without a dictionary).
-    fn build<'v>(
-        column: &ColumnDescPtr,
-        optional: bool,
-        values: impl ExactSizeIterator<Item = Option<Cow<'v, str>>>,
-    ) -> Result<Option<Self>> {
-        let rows = values.len();
-        let mut interner = Interner::default();
-        let mut present = Vec::with_capacity(rows);
-        let mut indices = Vec::with_capacity(rows);
-        // The row before's index: a run compares with it and skips the hash.
-        let mut last = None;
-        for (row, value) in values.enumerate() {
-            let Some(text) = value else {
-                if !optional {
-                    return Err(ParquetError::General(format!(
-                        "column {} is required but row {row} of its row group is null",
-                        column.path()
-                    )));
-                }
-                present.push(false);
-                continue;
-            };
-            present.push(true);
-            let index = match last {
-                Some(index) if same(interner.text(index), text.as_bytes()) => index,
-                _ => interner.index(column, &text)?,
-            };
-            if interner.plain.len() > DICTIONARY_BYTES {
-                return Ok(None);
-            }
-            last = Some(index);
-            indices.push(index);
+impl DictionaryColumn {
+    /// An empty chunk of `column` that will have `rows` rows.
+    pub fn new(column: ColumnDescPtr, rows: usize) -> Self {
+        DictionaryColumn {
+            optional: column.max_def_level() > 0,
+            column,
+            rows,
+            chunk: Chunk::Dictionary(Dictionary {
+                present: Vec::with_capacity(rows),
+                indices: Vec::with_capacity(rows),
+                ..Default::default()
+            }),
         }
-        let entries = interner.spans.len() as u32;
-        Ok((entries > 0).then_some(Dictionary {
-            plain: interner.plain,
-            entries,
-            present,
-            indices,
-        }))
+    }
+
+    /// Adds the next row's value.
+    #[inline]
+    pub fn push(&mut self, value: Option<&str>, compressor: &mut PageCompressor) -> Result<()> {
+        let d = match &mut self.chunk {
+            Chunk::Dictionary(d) => d,
+            Chunk::Plain(plain) => return plain.push(value, compressor),
+        };
+        let Some(text) = value else {
+            if !self.optional {
+                return Err(ParquetError::General(format!(
+                    "column {} is required but row {} of its row group is null",
+                    self.column.path(),
+                    d.present.len()
+                )));
+            }
+            d.present.push(false);
+            return Ok(());
+        };
+        d.present.push(true);
+        let index = match d.last {
+            Some(index) if same(d.interner.text(index), text.as_bytes()) => index,
+            _ => d.interner.index(&self.column, text)?,
+        };
+        d.last = Some(index);
+        d.indices.push(index);
+        if d.interner.plain.len() > DICTIONARY_BYTES {
+            self.continue_plain(compressor)?;
+        }
+        Ok(())
+    }
+
+    /// Continues as a plain chunk, the rows so far replayed into it.
+    #[cold]
+    fn continue_plain(&mut self, compressor: &mut PageCompressor) -> Result<()> {
+        let mut plain = plain_column::PlainColumn::new(self.column.clone(), self.rows);
+        if let Chunk::Dictionary(d) = &self.chunk {
+            let mut indices = d.indices.iter();
+            for &present in &d.present {
+                let text = match present {
+                    true => {
+                        let index = *indices.next().expect("an index for each present row");
+                        Some(std::str::from_utf8(d.interner.text(index)).expect("interned strs"))
+                    }
+                    false => None,
+                };
+                plain.push(text, compressor)?;
+            }
+        }
+        self.chunk = Chunk::Plain(plain);
+        Ok(())
+    }
+
+    /// The chunk: a dictionary page and index pages, or plain pages when
+    /// the distinct values passed [`DICTIONARY_BYTES`] or there are none
+    /// (a chunk of nulls or of no rows, which plain encoding writes without
+    /// a dictionary).
+    pub fn finish(mut self, compressor: &mut PageCompressor) -> Result<EncodedChunk> {
+        if matches!(&self.chunk, Chunk::Dictionary(d) if d.interner.spans.is_empty()) {
+            self.continue_plain(compressor)?;
+        }
+        let d = match self.chunk {
+            Chunk::Dictionary(d) => d,
+            Chunk::Plain(plain) => return plain.finish(compressor),
+        };
+        let rows = d.present.len();
+        let entries = d.interner.spans.len() as u32;
+        let mut sink = TrackedWrite::new(Vec::new());
+        let mut pages = SerializedPageWriter::new(&mut sink);
+        let mut written: Vec<PageWriteSpec> = Vec::with_capacity(1 + rows / PAGE_ROWS + 1);
+        written.push(compressor.write(&mut pages, &d.interner.plain, |buf| {
+            Page::DictionaryPage {
+                buf,
+                num_values: entries,
+                encoding: Encoding::PLAIN,
+                is_sorted: false,
+            }
+        })?);
+        // Width 1 at least, as for a one-entry dictionary Arrow C++ writes.
+        let width = (u32::BITS - (entries - 1).leading_zeros()).max(1) as u8;
+        let mut indices = d.indices.as_slice();
+        let mut raw = Vec::new();
+        for present in d.present.chunks(PAGE_ROWS) {
+            raw.clear();
+            if self.optional {
+                let mut levels = Vec::with_capacity(levels_bound(present.len()));
+                hybrid(&mut levels, present, 1);
+                raw.extend_from_slice(&(levels.len() as u32).to_le_bytes());
+                raw.extend_from_slice(&levels);
+            }
+            let (page, rest) = indices.split_at(present.iter().filter(|&&p| p).count());
+            indices = rest;
+            raw.push(width);
+            hybrid(&mut raw, page, width);
+            written.push(compressor.write(&mut pages, &raw, |buf| Page::DataPage {
+                buf,
+                num_values: present.len() as u32,
+                encoding: Encoding::RLE_DICTIONARY,
+                def_level_encoding: Encoding::RLE,
+                rep_level_encoding: Encoding::RLE,
+                statistics: None,
+            })?);
+        }
+        pages.close()?;
+        EncodedChunk::finish(self.column, sink, &written, rows, true, None)
     }
 }
 

@@ -31,40 +31,95 @@ pub fn encode<S: AsRef<str>>(
     values: impl ExactSizeIterator<Item = Option<S>>,
     compressor: &mut PageCompressor,
 ) -> Result<EncodedChunk> {
-    let rows = values.len();
-    let optional = column.max_def_level() > 0;
-    let mut sink = TrackedWrite::new(Vec::new());
-    let mut pages = SerializedPageWriter::new(&mut sink);
-    let mut written: Vec<PageWriteSpec> = Vec::new();
-    let mut page = PageBuffer::new();
+    let mut chunk = PlainColumn::new(column, values.len());
     for value in values {
+        chunk.push(value.as_ref().map(AsRef::as_ref), compressor)?;
+    }
+    chunk.finish(compressor)
+}
+
+/// A column chunk being built a row at a time, so that one pass over a
+/// table's rows fills every column (each row's values are read once, while
+/// they are in cache, instead of once per column). A full page is
+/// compressed at once; the chunk keeps only compressed pages.
+pub struct PlainColumn {
+    column: ColumnDescPtr,
+    optional: bool,
+    /// The rows the chunk will have (to size the first page).
+    rows: usize,
+    sink: TrackedWrite<Vec<u8>>,
+    written: Vec<PageWriteSpec>,
+    page: PageBuffer,
+}
+
+impl PlainColumn {
+    /// An empty chunk of `column` that will have `rows` rows.
+    pub fn new(column: ColumnDescPtr, rows: usize) -> Self {
+        PlainColumn {
+            optional: column.max_def_level() > 0,
+            column,
+            rows,
+            sink: TrackedWrite::new(Vec::new()),
+            written: Vec::new(),
+            page: PageBuffer::new(),
+        }
+    }
+
+    /// Adds the next row's value.
+    #[inline]
+    pub fn push(&mut self, value: Option<&str>, compressor: &mut PageCompressor) -> Result<()> {
+        let page = &mut self.page;
         match value {
             Some(text) => {
-                if page.raw.len() == LEVELS_ROOM && written.is_empty() {
-                    page.reserve(rows, text.as_ref().len());
+                if page.raw.len() == LEVELS_ROOM && self.written.is_empty() {
+                    page.reserve(self.rows, text.len());
                 }
-                push_plain(&mut page.raw, &column, text.as_ref())?;
+                push_plain(&mut page.raw, &self.column, text)?;
                 page.present.push(true);
             }
-            None if optional => page.present.push(false),
-            None => {
-                return Err(ParquetError::General(format!(
-                    "column {} is required but row {} of its row group is null",
-                    column.path(),
-                    written.iter().map(|p| p.num_values as usize).sum::<usize>()
-                        + page.present.len()
-                )))
-            }
+            None if self.optional => page.present.push(false),
+            None => return Err(self.required_null()),
         }
         if page.raw.len() - LEVELS_ROOM >= PAGE_BYTES || page.present.len() >= PAGE_ROWS {
-            written.push(page.flush(optional, compressor, &mut pages)?);
+            let spec = page.flush(
+                self.optional,
+                compressor,
+                &mut SerializedPageWriter::new(&mut self.sink),
+            )?;
+            self.written.push(spec);
         }
+        Ok(())
     }
-    if !page.present.is_empty() || written.is_empty() {
-        written.push(page.flush(optional, compressor, &mut pages)?);
+
+    #[cold]
+    fn required_null(&self) -> ParquetError {
+        ParquetError::General(format!(
+            "column {} is required but row {} of its row group is null",
+            self.column.path(),
+            self.written
+                .iter()
+                .map(|p| p.num_values as usize)
+                .sum::<usize>()
+                + self.page.present.len()
+        ))
     }
-    pages.close()?;
-    EncodedChunk::finish(column, sink, &written, rows, false, None)
+
+    /// The chunk, its last page written.
+    pub fn finish(mut self, compressor: &mut PageCompressor) -> Result<EncodedChunk> {
+        let rows = self
+            .written
+            .iter()
+            .map(|p| p.num_values as usize)
+            .sum::<usize>()
+            + self.page.present.len();
+        let mut pages = SerializedPageWriter::new(&mut self.sink);
+        if !self.page.present.is_empty() || self.written.is_empty() {
+            let spec = self.page.flush(self.optional, compressor, &mut pages)?;
+            self.written.push(spec);
+        }
+        pages.close()?;
+        EncodedChunk::finish(self.column, self.sink, &self.written, rows, false, None)
+    }
 }
 
 /// The page being filled: room for its levels, its `PLAIN` values, and

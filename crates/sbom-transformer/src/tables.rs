@@ -7,7 +7,6 @@
 //! using (sha, package, packageversion) where cve is not null` must run
 //! unchanged, so `imagearn` exists in `sbom` only and `cve` in `cve` only.
 
-use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::{Arc, LazyLock};
 
@@ -18,13 +17,15 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnDescPtr, ColumnPath};
 
+use crate::column_chunk::EncodedChunk;
 use crate::column_chunk::PageCompressor;
 use crate::constant_column::{self, Constant};
+use crate::dictionary_column::DictionaryColumn;
+use crate::plain_column::PlainColumn;
 use crate::rows::Rows;
 pub use crate::rows::SOURCE_SEPARATOR;
-use crate::{dictionary_column, plain_column};
 
 /// What the tables say about the image, from the export key and the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,8 +100,8 @@ pub struct TableFiles {
 
 /// Writes both tables, rows in document order (so the same SBOM always gives
 /// the same files); [`Rows`] has already removed the duplicates.
-pub fn write_tables<'r>(
-    rows: &'r Rows<'_>,
+pub fn write_tables(
+    rows: &Rows<'_>,
     image: &ImageContext,
 ) -> Result<TableFiles, ParquetError> {
     let sbom = rows.sbom();
@@ -122,45 +123,62 @@ pub fn write_tables<'r>(
     };
     let packages = &sbom.packages;
     let findings = &sbom.findings;
-    let borrowed = |v: Option<&'r str>| v.map(Cow::Borrowed);
-    let name = |i: usize| Some(&*packages[i].name);
-    let purl = |i: usize| packages[i].purl.as_deref();
-    let source_info = |i: usize| packages[i].source_info.as_deref();
-    let version = |i: usize| borrowed(packages[i].version.as_deref());
-    let package_type = |i: usize| packages[i].package_type();
-    let finding_package = |i: usize| borrowed(Some(&packages[findings[i].package].name));
-    let finding_version = |i: usize| borrowed(packages[findings[i].package].version.as_deref());
-    let finding_id = |i: usize| borrowed(Some(&findings[i].id));
-    let severity = |i: usize| borrowed(findings[i].severity.as_deref());
-    let sbom_sources = sources(&SBOM_SCHEMA, image_level, |column| match column {
-        "package" => Source::Plain(&name),
-        "purl" => Source::Plain(&purl),
-        "sourceinfo" => Source::Plain(&source_info),
-        "packageversion" => Source::Dictionary(&version),
-        "packagetype" => Source::Dictionary(&package_type),
-        other => unreachable!("sbom column {other} has no source"),
-    });
-    let cve_sources = sources(&CVE_SCHEMA, image_level, |column| match column {
-        "package" => Source::Dictionary(&finding_package),
-        "packageversion" => Source::Dictionary(&finding_version),
-        "cve" => Source::Dictionary(&finding_id),
-        "severity" => Source::Dictionary(&severity),
-        _ => Source::Arrow,
-    });
     // One snappy buffer for every page of both files: it is grown (and
     // zeroed) once, to the largest page, instead of once per column.
     let mut compressor = PageCompressor::default();
     let sbom_file = write_table(
         &SBOM_SCHEMA,
-        &sbom_sources,
+        &image_level,
         packages.len(),
+        |rows, column, compressor| {
+            let n = rows.len();
+            let mut package = PlainColumn::new(column("package"), n);
+            let mut version = DictionaryColumn::new(column("packageversion"), n);
+            let mut purl = PlainColumn::new(column("purl"), n);
+            let mut package_type = DictionaryColumn::new(column("packagetype"), n);
+            let mut source_info = PlainColumn::new(column("sourceinfo"), n);
+            for p in &packages[rows] {
+                package.push(Some(&p.name), compressor)?;
+                version.push(p.version.as_deref(), compressor)?;
+                purl.push(p.purl.as_deref(), compressor)?;
+                package_type.push(p.package_type().as_deref(), compressor)?;
+                source_info.push(p.source_info.as_deref(), compressor)?;
+            }
+            Ok(vec![
+                ("package", package.finish(compressor)?),
+                ("packageversion", version.finish(compressor)?),
+                ("purl", purl.finish(compressor)?),
+                ("packagetype", package_type.finish(compressor)?),
+                ("sourceinfo", source_info.finish(compressor)?),
+            ])
+        },
         |_| Vec::new(),
         &mut compressor,
     )?;
     let cve_file = write_table(
         &CVE_SCHEMA,
-        &cve_sources,
+        &image_level,
         findings.len(),
+        |rows, column, compressor| {
+            let n = rows.len();
+            let mut package = DictionaryColumn::new(column("package"), n);
+            let mut version = DictionaryColumn::new(column("packageversion"), n);
+            let mut id = DictionaryColumn::new(column("cve"), n);
+            let mut severity = DictionaryColumn::new(column("severity"), n);
+            for f in &findings[rows] {
+                let p = &packages[f.package];
+                package.push(Some(&p.name), compressor)?;
+                version.push(p.version.as_deref(), compressor)?;
+                id.push(Some(&f.id), compressor)?;
+                severity.push(f.severity.as_deref(), compressor)?;
+            }
+            Ok(vec![
+                ("package", package.finish(compressor)?),
+                ("packageversion", version.finish(compressor)?),
+                ("cve", id.finish(compressor)?),
+                ("severity", severity.finish(compressor)?),
+            ])
+        },
         |range| {
             vec![Arc::new(
                 findings[range]
@@ -179,86 +197,82 @@ pub fn write_tables<'r>(
     })
 }
 
-/// Each column's source in schema order: constant when the image gives its
-/// value, else what `varying` says for its name.
-fn sources<'a>(
-    schema: &SchemaRef,
-    image_level: impl Fn(&str) -> Option<Constant<'a>>,
-    varying: impl Fn(&str) -> Source<'a>,
-) -> Vec<Source<'a>> {
-    schema
-        .fields()
-        .iter()
-        .map(|f| image_level(f.name()).map_or_else(|| varying(f.name()), Source::Constant))
-        .collect()
-}
+/// The column chunks a table's text columns that vary by row, built in one
+/// pass over a row group's rows (each row read once, its values still in
+/// cache for the next column), by column name.
+type Varying = Vec<(&'static str, EncodedChunk)>;
 
-/// Where a column's values come from, and so which encoder writes them.
-enum Source<'a> {
-    /// One value for the whole image: [`constant_column`].
-    Constant(Constant<'a>),
-    /// Nearly unique text, the value of a row: [`plain_column`].
-    Plain(&'a dyn Fn(usize) -> Option<&'a str>),
-    /// Text that repeats, the value of a row: [`dictionary_column`].
-    Dictionary(&'a dyn Fn(usize) -> Option<Cow<'a, str>>),
-    /// Arrow arrays built by `write_table`'s `varying`, through the Arrow
-    /// writer (numbers).
-    Arrow,
-}
-
-/// One Parquet file of `rows` rows, each column written as `sources` says;
-/// `varying` builds the [`Source::Arrow`] columns for a range of rows (those
-/// columns only, in schema order).
-fn write_table(
+/// One Parquet file of `rows` rows. A column is constant when
+/// `image_level` gives its value; else `text` builds it, with the other
+/// varying text columns, for a row group's rows; else (numbers) `arrays`
+/// builds it as an Arrow array for a range of rows (those columns only, in
+/// schema order) for the Arrow writer.
+fn write_table<'a>(
     schema: &SchemaRef,
-    sources: &[Source<'_>],
+    image_level: &dyn Fn(&str) -> Option<Constant<'a>>,
     rows: usize,
-    mut varying: impl FnMut(Range<usize>) -> Vec<ArrayRef>,
+    mut text: impl FnMut(
+        Range<usize>,
+        &dyn Fn(&str) -> ColumnDescPtr,
+        &mut PageCompressor,
+    ) -> Result<Varying, ParquetError>,
+    mut arrays: impl FnMut(Range<usize>) -> Vec<ArrayRef>,
     compressor: &mut PageCompressor,
 ) -> Result<Vec<u8>, ParquetError> {
-    debug_assert_eq!(sources.len(), schema.fields().len());
     // The Arrow writer sets up the file (schema, `ARROW:schema` metadata,
     // properties); row groups are then assembled column by column.
     let (mut file, factory) =
         ArrowWriter::try_new(Vec::new(), schema.clone(), Some(writer_properties()))?
             .into_serialized_writer()?;
-    let descriptors: Vec<_> = (0..sources.len())
+    let descriptors: Vec<_> = (0..schema.fields().len())
         .map(|i| file.schema_descr().column(i))
+        .collect();
+    let column = |name: &str| {
+        let i = schema.index_of(name).expect("a column of the table");
+        descriptors[i].clone()
+    };
+    let constants: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| image_level(f.name()))
         .collect();
     for (index, start) in (0..rows).step_by(ROW_GROUP_ROWS).enumerate() {
         let end = rows.min(start + ROW_GROUP_ROWS);
+        let mut varying = text(start..end, &column, compressor)?;
         let mut writers = factory.create_column_writers(index)?;
         for from in (start..end).step_by(BATCH_ROWS) {
-            let mut arrays = varying(from..end.min(from + BATCH_ROWS)).into_iter();
-            for ((field, source), writer) in schema.fields().iter().zip(sources).zip(&mut writers) {
-                if !matches!(source, Source::Arrow) {
+            let mut arrays = arrays(from..end.min(from + BATCH_ROWS)).into_iter();
+            for ((field, constant), writer) in
+                schema.fields().iter().zip(&constants).zip(&mut writers)
+            {
+                if constant.is_some() || varying.iter().any(|(name, _)| name == field.name()) {
                     continue;
                 }
-                let array = arrays.next().expect("one array per varying column");
+                let array = arrays.next().expect("one array per Arrow column");
                 for leaf in compute_leaves(field, &array)? {
                     writer.write(&leaf)?;
                 }
             }
         }
         let mut group = file.next_row_group()?;
-        for ((writer, source), column) in writers.into_iter().zip(sources).zip(&descriptors) {
-            let chunk = match source {
-                Source::Constant(value) => {
-                    constant_column::encode(column.clone(), *value, end - start, compressor)?
-                }
-                Source::Plain(value) => {
-                    plain_column::encode(column.clone(), (start..end).map(value), compressor)?
-                }
-                Source::Dictionary(value) => {
-                    dictionary_column::encode(column.clone(), (start..end).map(value), compressor)?
-                }
-                Source::Arrow => {
-                    writer.close()?.append_to_row_group(&mut group)?;
-                    continue;
-                }
+        for (((field, constant), writer), descriptor) in schema
+            .fields()
+            .iter()
+            .zip(&constants)
+            .zip(writers)
+            .zip(&descriptors)
+        {
+            let chunk = if let Some(value) = constant {
+                constant_column::encode(descriptor.clone(), *value, end - start, compressor)?
+            } else if let Some(at) = varying.iter().position(|(name, _)| name == field.name()) {
+                varying.swap_remove(at).1
+            } else {
+                writer.close()?.append_to_row_group(&mut group)?;
+                continue;
             };
             group.append_column(&chunk.bytes, chunk.close)?;
         }
+        debug_assert!(varying.is_empty(), "a varying column not in the schema");
         group.close()?;
     }
     file.into_inner()
