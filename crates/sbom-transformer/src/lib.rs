@@ -24,6 +24,7 @@ pub mod event;
 pub mod export_key;
 pub mod handler;
 pub mod plain_column;
+mod prefetch;
 pub mod purl;
 pub mod rows;
 pub mod sbom;

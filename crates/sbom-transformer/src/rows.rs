@@ -14,6 +14,7 @@ use std::collections::hash_map::{Entry, HashMap};
 use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
+use crate::prefetch;
 use crate::sbom::Sbom;
 
 /// Joins the locations of a package found at several paths in `sourceinfo`.
@@ -88,6 +89,10 @@ fn dedup_with<'a, S: BuildHasher + Clone>(mut sbom: Sbom<'a>, state: &S) -> Rows
         let mut first_package: Vec<u32> = Vec::new();
         let mut sources: HashMap<u32, Sources<'_>> = HashMap::new();
         for (i, p) in sbom.packages.iter().enumerate() {
+            if let Some(ahead) = sbom.packages.get(i + prefetch::AHEAD) {
+                prefetch::text(&ahead.name);
+                ahead.version.as_deref().map(prefetch::text);
+            }
             let key = (p.name.as_ref(), p.version.as_deref());
             let mut hash = state.hash_one(key);
             let row = loop {
@@ -154,9 +159,14 @@ fn dedup_with<'a, S: BuildHasher + Clone>(mut sbom: Sbom<'a>, state: &S) -> Rows
     drop(row_of_package);
     let keep: Vec<bool> = {
         let mut seen = HashSet::with_capacity_and_hasher(sbom.findings.len(), state.clone());
-        sbom.findings
-            .iter()
-            .map(|f| seen.insert((f.package, f.id.as_ref())))
+        let findings = &sbom.findings;
+        (0..findings.len())
+            .map(|i| {
+                if let Some(ahead) = findings.get(i + prefetch::AHEAD) {
+                    prefetch::text(&ahead.id);
+                }
+                seen.insert((findings[i].package, findings[i].id.as_ref()))
+            })
             .collect()
     };
     let mut i = 0;

@@ -24,6 +24,7 @@ use crate::column_chunk::PageCompressor;
 use crate::constant_column::{self, Constant};
 use crate::dictionary_column::DictionaryColumn;
 use crate::plain_column::PlainColumn;
+use crate::prefetch;
 use crate::rows::Rows;
 pub use crate::rows::SOURCE_SEPARATOR;
 
@@ -100,10 +101,7 @@ pub struct TableFiles {
 
 /// Writes both tables, rows in document order (so the same SBOM always gives
 /// the same files); [`Rows`] has already removed the duplicates.
-pub fn write_tables(
-    rows: &Rows<'_>,
-    image: &ImageContext,
-) -> Result<TableFiles, ParquetError> {
+pub fn write_tables(rows: &Rows<'_>, image: &ImageContext) -> Result<TableFiles, ParquetError> {
     let sbom = rows.sbom();
     // The image-level columns of both tables, by name; `None`: varies by row.
     let image_level = |name: &str| {
@@ -137,7 +135,14 @@ pub fn write_tables(
             let mut purl = PlainColumn::new(column("purl"), n);
             let mut package_type = DictionaryColumn::new(column("packagetype"), n);
             let mut source_info = PlainColumn::new(column("sourceinfo"), n);
-            for p in &packages[rows] {
+            let rows = &packages[rows];
+            for (i, p) in rows.iter().enumerate() {
+                if let Some(ahead) = rows.get(i + prefetch::AHEAD) {
+                    prefetch::text(&ahead.name);
+                    ahead.version.as_deref().map(prefetch::text);
+                    ahead.purl.as_deref().map(prefetch::text);
+                    ahead.source_info.as_deref().map(prefetch::text);
+                }
                 package.push(Some(&p.name), compressor)?;
                 version.push(p.version.as_deref(), compressor)?;
                 purl.push(p.purl.as_deref(), compressor)?;
@@ -165,7 +170,14 @@ pub fn write_tables(
             let mut version = DictionaryColumn::new(column("packageversion"), n);
             let mut id = DictionaryColumn::new(column("cve"), n);
             let mut severity = DictionaryColumn::new(column("severity"), n);
-            for f in &findings[rows] {
+            let rows = &findings[rows];
+            for (i, f) in rows.iter().enumerate() {
+                if let Some(ahead) = rows.get(i + prefetch::AHEAD) {
+                    let p = &packages[ahead.package];
+                    prefetch::text(&p.name);
+                    p.version.as_deref().map(prefetch::text);
+                    prefetch::text(&ahead.id);
+                }
                 let p = &packages[f.package];
                 package.push(Some(&p.name), compressor)?;
                 version.push(p.version.as_deref(), compressor)?;
