@@ -1,5 +1,6 @@
 //! Where a conversion's time goes: `cargo bench -p sbom-transformer --bench convert [filter]`.
 //! The SBOMs of `make bench` (`spdx_fixture::spdx_sbom`, 2 k and 100 k packages), converted
+//! (or the package counts in `BENCH_SIZES`, comma-separated) converted
 //! whole and then step by step (parse, duplicates, both tables, the file writes), each the best
 //! of `BENCH_RUNS` (default 15) runs, so a change shows in the step it changed. `BENCH_RUNS=1`
 //! gives one pass for callgrind or perf.
@@ -50,14 +51,23 @@ fn main() {
     };
     let dir = std::env::temp_dir().join(format!("sbom-convert-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("bench dir");
-    for packages in [2_000usize, 100_000] {
+    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| "2000,100000".into())
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("BENCH_SIZES: package counts, comma-separated")
+        })
+        .collect();
+    for packages in sizes {
         let text = spdx_fixture::spdx_sbom(packages).into_bytes();
         let file = dir.join(format!("sbom-{packages}.json"));
         std::fs::write(&file, &text).expect("write the SBOM");
         let parsed = sbom::parse(&text).expect("the bench SBOM parses");
         let deduplicated = rows::dedup(parsed.clone());
         let files = tables::write_tables(&deduplicated, &image).expect("tables");
-        let steps: [Step<'_>; 6] = [
+        let steps: [Step<'_>; 7] = [
             (
                 "convert (file in, files out)",
                 Box::new(|| {
@@ -87,6 +97,15 @@ fn main() {
                 "tables",
                 Box::new(|| {
                     black_box(tables::write_tables(&deduplicated, &image).expect("tables"));
+                }),
+            ),
+            (
+                "map the file",
+                Box::new(|| {
+                    let f = std::fs::File::open(&file).expect("open");
+                    // SAFETY: the bench's own file, unchanged while mapped.
+                    let m = unsafe { memmap2::MmapOptions::new().populate().map(&f) };
+                    black_box(m.expect("map"));
                 }),
             ),
             (
