@@ -7,6 +7,7 @@ use e2e_tests::runtime_api::{
     FunctionProcess, HarnessError, Invocation, InvocationOutcome, RuntimeApi,
     MAX_RESPONSE_PAYLOAD_BYTES,
 };
+use e2e_tests::workspace::ScratchDir;
 use reqwest::{header::HeaderMap, StatusCode};
 use serde_json::{json, Value};
 use std::{
@@ -335,25 +336,14 @@ async fn a_timed_out_invocation_is_abandoned() {
     assert_eq!(outcome.unwrap(), InvocationOutcome::Success(json!(1)));
 }
 
-/// A scratch directory holding one executable `bootstrap`, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn with_script(body: &str) -> (Self, PathBuf) {
-        let dir = std::env::temp_dir().join(format!("runtime-api-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("bootstrap");
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true).mode(0o755);
-        std::io::Write::write_all(&mut options.open(&path).unwrap(), body.as_bytes()).unwrap();
-        (Self(dir), path)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A scratch directory holding one executable `bootstrap`.
+fn with_script(body: &str) -> (ScratchDir, PathBuf) {
+    let dir = ScratchDir::new("runtime-api");
+    let path = dir.join("bootstrap");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true).mode(0o755);
+    std::io::Write::write_all(&mut options.open(&path).unwrap(), body.as_bytes()).unwrap();
+    (dir, path)
 }
 
 fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -363,11 +353,10 @@ fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// This test binary, re-run as the `fake_function` test in `mode`.
-async fn spawn_fake(name: &str, mode: &str) -> (Scratch, FunctionProcess) {
+async fn spawn_fake(name: &str, mode: &str) -> (ScratchDir, FunctionProcess) {
     let exe = std::env::current_exe().unwrap();
     let args = "fake_function --exact --ignored --nocapture --test-threads=1";
-    let (scratch, script) =
-        Scratch::with_script(&format!("#!/bin/sh\nexec '{}' {args}\n", exe.display()));
+    let (scratch, script) = with_script(&format!("#!/bin/sh\nexec '{}' {args}\n", exe.display()));
     let extra = env(&[("FAKE_FUNCTION_MODE", mode)]);
     let process = FunctionProcess::spawn(&script, name, &extra).await.unwrap();
     (scratch, process)
@@ -386,7 +375,7 @@ fn exited(err: HarnessError) -> (Option<i32>, String, Vec<String>) {
 
 #[tokio::test]
 async fn an_exit_before_ready_is_reported_with_status_and_output() {
-    let (_scratch, script) = Scratch::with_script(
+    let (_scratch, script) = with_script(
         "#!/bin/sh\necho \"starting $AWS_LAMBDA_FUNCTION_NAME\"\n\
          echo 'fatal: TABLE_NAME is not set' >&2\nexec /bin/sh -c 'exit 3'\n",
     );
@@ -407,7 +396,7 @@ async fn an_exit_before_ready_is_reported_with_status_and_output() {
 
 #[tokio::test]
 async fn the_environment_is_lambdas_and_the_host_env_does_not_leak() {
-    let (scratch, script) = Scratch::with_script("#!/bin/sh\nenv\n");
+    let (scratch, script) = with_script("#!/bin/sh\nenv\n");
     let extra = [
         ("AWS_REGION", "eu-west-1"),
         ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
@@ -428,7 +417,7 @@ async fn the_environment_is_lambdas_and_the_host_env_does_not_leak() {
          AWS_DEFAULT_REGION=us-east-1 LAMBDA_TASK_ROOT={} LAMBDA_RUNTIME_DIR=/var/runtime \
          _HANDLER=bootstrap TZ=:UTC LANG=en_US.UTF-8 TABLE=t",
         process.api().address(),
-        std::fs::canonicalize(&scratch.0).unwrap().display(),
+        std::fs::canonicalize(&*scratch).unwrap().display(),
     );
     let expected: Vec<(&str, &str)> = expected
         .split(' ')

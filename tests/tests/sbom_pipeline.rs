@@ -5,12 +5,12 @@
 //! unchanged, pyarrow checks the schema).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use e2e_tests::local_cloud::{python, LocalCloud};
 use e2e_tests::runtime_api::{FunctionProcess, InvocationOutcome};
-use e2e_tests::workspace::{event, function_binary, root};
+use e2e_tests::workspace::{event, function_binary, root, ScratchDir};
 use serde_json::{json, Value};
 
 const RAW: &str = "sbom-raw";
@@ -100,8 +100,8 @@ impl Pipeline {
     }
 
     /// Every object of the transformed bucket, under a fresh local dir.
-    async fn download(&self) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("sbom-e2e-{}", uuid::Uuid::new_v4()));
+    async fn download(&self) -> ScratchDir {
+        let dir = ScratchDir::new("sbom-e2e");
         for key in self.keys(OUT).await {
             let body = self
                 .s3
@@ -447,7 +447,7 @@ async fn malformed_inputs_fail_clearly_and_other_exports_are_skipped() {
 fn offline_convert_writes_the_same_tables() {
     let fixture =
         root().join("crates/sbom-transformer/tests/fixtures/cyclonedx_1_4_ecr_image.json");
-    let dir = std::env::temp_dir().join(format!("sbom-convert-{}", uuid::Uuid::new_v4()));
+    let dir = ScratchDir::new("sbom-convert");
     let arn = format!("arn:aws:ecr:us-east-1:123456789012:repository/shop/web/{DIGEST}");
     let out = std::process::Command::new(function_binary("sbom-transformer"))
         .args([

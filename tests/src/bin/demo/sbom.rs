@@ -8,7 +8,7 @@ use std::time::Duration;
 use e2e_tests::demo::Demo;
 use e2e_tests::local_cloud::{python, LocalCloud};
 use e2e_tests::runtime_api::FunctionProcess;
-use e2e_tests::workspace::{event, function_binary, root};
+use e2e_tests::workspace::{event, function_binary, root, ScratchDir};
 use serde_json::{json, Value};
 
 const RAW: &str = "demo-sbom-raw";
@@ -160,7 +160,7 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
     else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("sbom-demo-{}", uuid::Uuid::new_v4()));
+    let dir = ScratchDir::new("sbom-demo");
     let Some(result) = demo
         .step(
             "DuckDB runs the blog's query over the Parquet files",
@@ -187,7 +187,7 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
                 }
                 let out = std::process::Command::new(python())
                     .arg(root().join("tools/sbom_query.py"))
-                    .arg(&dir)
+                    .arg(&*dir)
                     .output()
                     .map_err(|e| e.to_string())?;
                 if !out.status.success() {
@@ -224,5 +224,4 @@ pub async fn act(demo: &mut Demo, cloud: &LocalCloud) {
                 .unwrap_or_default()
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
