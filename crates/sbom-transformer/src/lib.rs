@@ -11,7 +11,8 @@
 //! [`plain_column`] (nearly unique text columns), [`dictionary_column`]
 //! (repeating text columns), [`column_chunk`] (what those three share),
 //! [`transform`] (the pipeline), [`event`]. Port: [`handler::ObjectStore`],
-//! implemented in [`adapters`]. [`cli`]: offline `convert`.
+//! implemented in [`adapters`]. [`cli`]: offline `convert`. [`heap`]: allocator settings for
+//! back-to-back conversions.
 
 pub mod adapters;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod document;
 pub mod event;
 pub mod export_key;
 pub mod handler;
+pub mod heap;
 pub mod plain_column;
 mod prefetch;
 pub mod purl;

@@ -7,6 +7,8 @@ use sbom_transformer::{adapters::S3Store, config::Config, handler::handle};
 
 #[tokio::main]
 async fn main() -> Result<(), common::Error> {
+    // Not a failure when it does not apply (a non-glibc build): only slower.
+    let _ = sbom_transformer::heap::keep_freed_memory();
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
         let args: Vec<String> = std::env::args().skip(1).collect();
         std::process::exit(sbom_transformer::cli::main(&args));
