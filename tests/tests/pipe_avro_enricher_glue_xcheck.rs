@@ -11,13 +11,14 @@ use std::process::Command;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use e2e_tests::local_cloud::python;
-use e2e_tests::workspace::root;
+use e2e_tests::workspace::{root, ScratchDir};
 use enricher_common::*;
 use serde_json::{json, Value};
 
 /// Runs `tools/xcheck_glue.py` against the fixture's moto.
 fn glue_vectors(fx: &Fixture) -> Value {
-    let out_path = std::env::temp_dir().join(format!("xcheck-glue-{}.json", uuid::Uuid::new_v4()));
+    let scratch = ScratchDir::new("xcheck-glue");
+    let out_path = scratch.join("vectors.json");
     let status = Command::new(python())
         .arg(root().join("tools/xcheck_glue.py"))
         .arg(&fx.cloud.moto.url)
@@ -27,7 +28,6 @@ fn glue_vectors(fx: &Fixture) -> Value {
     assert!(status.success(), "tools/xcheck_glue.py failed");
     let vectors: Value =
         serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
-    let _ = std::fs::remove_file(&out_path);
     vectors
 }
 

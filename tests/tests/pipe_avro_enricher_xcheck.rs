@@ -10,14 +10,15 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use e2e_tests::local_cloud::python;
-use e2e_tests::workspace::{event, function_binary, root};
+use e2e_tests::workspace::{event, function_binary, root, ScratchDir};
 use enricher_common::*;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_from_confluents_python_serializer_decode_to_the_contract() {
     let fx = Fixture::start().await;
-    let out_path = std::env::temp_dir().join(format!("xcheck-{}.json", uuid::Uuid::new_v4()));
+    let scratch = ScratchDir::new("xcheck");
+    let out_path = scratch.join("vectors.json");
     let status = Command::new(python())
         .arg(root().join("tools/xcheck_confluent.py"))
         .arg(&fx.cloud.local_aws.url)
@@ -27,7 +28,6 @@ async fn records_from_confluents_python_serializer_decode_to_the_contract() {
     assert!(status.success(), "tools/xcheck_confluent.py failed");
     let vectors: Value =
         serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
-    let _ = std::fs::remove_file(&out_path);
     let batch = vectors["batch"].clone();
     let expected = vectors["expected"].as_array().unwrap();
     assert!(expected.len() >= 8);

@@ -5,18 +5,19 @@
 //! sits free at the top of the heap, and serves blocks from 128 KiB up with
 //! their own `mmap`, unmapped again on free. A conversion allocates and frees
 //! its buffers (the decoded strings, the column pages, the Parquet files)
-//! every time, so each one faulted its memory in afresh: about 2,800 page
-//! faults, a fifth of a 2 k-package conversion. Keeping freed memory mapped
-//! lets the next conversion reuse it (step bench, file to file: 2 k packages
-//! 1.42 → 1.21 ms, 100 k 57 → 48 ms). The cost is bounded: what stays mapped
-//! is at most the largest conversion's peak (100 k packages: peak RSS 69 →
-//! 72.7 MB, 1.86× the file), which the RSS bound already covers.
+//! every time, so each one faulted its memory in afresh. Keeping freed
+//! memory mapped lets the next conversion reuse it (BENCHMARKS.md, session
+//! 14: a 2 k-package file-to-file convert 1.42 → 1.21 ms, 100 k 57 → 50 ms).
+//! The cost is bounded: what stays mapped is at most the largest
+//! conversion's peak (100 k packages: peak RSS 69 → 72.7 MB, 1.86× the
+//! file), which the RSS bound already covers.
 
 /// Freed memory kept mapped at the top of the heap.
 const KEEP_BYTES: i32 = 256 << 20;
-/// The block size from which glibc still uses a dedicated mapping. As fast
-/// as 256 MiB in the step bench, and the largest buffers (a big SBOM's rows)
-/// keep growing by `mremap` without a second copy and are unmapped on free.
+/// The block size from which glibc still uses a dedicated mapping, returned
+/// to the kernel on free: a large SBOM's object buffer (read whole, at its
+/// announced size) is not kept after its invocation. 256 MiB measured no
+/// faster in the step bench.
 const OWN_MAPPING_BYTES: i32 = 32 << 20;
 /// Extra heap requested per growth, so a growing heap does not call `brk`
 /// for every few pages (only touched pages become resident).

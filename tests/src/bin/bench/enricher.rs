@@ -6,7 +6,7 @@ use common::config::Env;
 use common::Invocation;
 use e2e_tests::enricher_fixtures::{confluent, product_avro, record, PRODUCT};
 use e2e_tests::local_cloud::{python, LocalCloud};
-use e2e_tests::workspace::root;
+use e2e_tests::workspace::{root, ScratchDir};
 use pipe_avro_enricher::config::EnricherConfig;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -105,7 +105,8 @@ async fn invoke(
 }
 
 pub async fn throughput(cloud: &LocalCloud) {
-    let path = std::env::temp_dir().join(format!("bench-batches-{}.json", std::process::id()));
+    let scratch = ScratchDir::new("bench-batches");
+    let path = scratch.join("batches.json");
     // Async: the baseline talks to the in-process registry on this thread.
     let baseline = tokio::process::Command::new(python())
         .arg(root().join("tools/bench_python_baseline.py"))
@@ -127,7 +128,6 @@ pub async fn throughput(cloud: &LocalCloud) {
     // The event bodies the baseline timed, byte for byte.
     let bodies: Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("bodies")).expect("json");
-    let _ = std::fs::remove_file(&path);
 
     let mut env = Env::from_pairs([(
         "CONFLUENT_SCHEMA_REGISTRY_URL",

@@ -109,7 +109,8 @@ pub fn validation() {
     }
     times.sort();
     let rust = times[times.len() / 2];
-    let path = std::env::temp_dir().join("firewall-bench-us-east-1-config.yaml");
+    let scratch = e2e_tests::workspace::ScratchDir::new("firewall-bench");
+    let path = scratch.join("us-east-1-config.yaml");
     std::fs::write(&path, &yaml).expect("write config");
     let script = e2e_tests::workspace::root().join("tools/firewall_baseline.py");
     let out = std::process::Command::new(python())

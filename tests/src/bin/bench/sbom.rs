@@ -7,10 +7,10 @@
 //! processes (the release binary's offline `convert`, python with its
 //! imports), with each process's peak RSS (`ru_maxrss`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use e2e_tests::local_cloud::{python, LocalCloud};
-use e2e_tests::workspace::{event, function_binary, root};
+use e2e_tests::workspace::{event, function_binary, root, ScratchDir};
 use serde_json::{json, Value};
 
 use crate::Case;
@@ -133,8 +133,7 @@ pub fn conversion() {
     // The allocator settings the shipped binary's main makes (the sections
     // after this one run with them too).
     let _ = sbom_transformer::heap::keep_freed_memory();
-    let dir: PathBuf = std::env::temp_dir().join(format!("sbom-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("bench dir");
+    let dir = ScratchDir::new("sbom-bench");
     let binary = function_binary("sbom-transformer");
     let arn = format!("arn:aws:ecr:us-east-1:123456789012:repository/bench/{DIGEST}");
     println!(
@@ -227,5 +226,4 @@ pub fn conversion() {
     println!(
         " RSS: peak resident set of those processes; RSS/file: rust peak RSS / SBOM file size)"
     );
-    let _ = std::fs::remove_dir_all(Path::new(&dir));
 }
